@@ -1,0 +1,76 @@
+// The cross-node state port. Two implementations: Redis (many exchange nodes) and in-process
+// memory (the embedded default). Both must pass test/store/store-contract.ts.
+
+/** One counter a reservation touches, e.g. a campaign's leads-per-day or spend-per-month. */
+export interface CounterSpec {
+  key: string;
+  /** Amount to add (integer: a lead count or cents). */
+  amount: number;
+  /** The counter after adding must stay <= limit; null means no limit (track only). */
+  limit: number | null;
+  /** Lifetime of the counter key; refreshed on each reservation. */
+  ttlSeconds: number;
+}
+
+export interface ReservationRequest {
+  /** Caller-chosen unique id. */
+  id: string;
+  counters: CounterSpec[];
+  /** Absolute epoch milliseconds after which the sweeper releases it if neither committed nor released. */
+  expiresAt: number;
+}
+
+export type ReservationOutcome =
+  | { id: string; ok: true }
+  | { id: string; ok: false; failedKey: string };
+
+export interface HoldRecord {
+  /** Opaque payload (JSON) for the caller. */
+  payload: string;
+  /** Reservations whose expiry moves with the hold. */
+  reservationIds: string[];
+}
+
+export type ClaimResult =
+  | { state: 'claimed'; hold: HoldRecord }
+  | { state: 'missing' }
+  | { state: 'already_claimed' };
+
+export interface Store {
+  readonly kind: 'redis' | 'memory';
+
+  /** Current values of integer counters, missing keys read as 0. One round trip. */
+  readCounters(keys: string[]): Promise<number[]>;
+
+  /**
+   * Reserve each request all-or-nothing (every counter fits its limit, or nothing is added),
+   * independently of the others, in one atomic round trip. Outcomes keep the request order.
+   */
+  reserve(requests: ReservationRequest[]): Promise<ReservationOutcome[]>;
+
+  /** Make reservations permanent: counters keep their amounts, the records are forgotten. */
+  commit(ids: string[]): Promise<void>;
+
+  /** Undo reservations still open. Idempotent; returns how many were actually released. */
+  release(ids: string[]): Promise<number>;
+
+  /** Release open reservations whose expiresAt <= nowMs; returns the released ids. */
+  releaseExpired(nowMs: number, limit: number): Promise<string[]>;
+
+  /** Store a hold; it can be claimed once. The record stays readable for ttlMs. */
+  putHold(id: string, hold: HoldRecord, ttlMs: number): Promise<void>;
+
+  /**
+   * Claim a hold exactly once across all nodes; on success its reservations' expiry is moved
+   * to extendReservationsTo (absolute epoch ms) so a post in progress is not swept.
+   */
+  claimHold(id: string, extendReservationsTo: number): Promise<ClaimResult>;
+
+  /** A lease-style lock: returns a token when acquired, null when someone else holds it. */
+  acquireLock(key: string, ttlMs: number): Promise<string | null>;
+  releaseLock(key: string, token: string): Promise<void>;
+
+  /** Throws when the backing service cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
