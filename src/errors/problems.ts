@@ -13,8 +13,15 @@ export class Problem extends Error {
   readonly errors: FieldError[];
   readonly headers: Record<string, string>;
 
-  constructor(status: number, title: string, detail: string, errors: FieldError[] = [], headers: Record<string, string> = {}) {
-    super(detail);
+  constructor(
+    status: number,
+    title: string,
+    detail: string,
+    errors: FieldError[] = [],
+    headers: Record<string, string> = {},
+    cause?: unknown,
+  ) {
+    super(detail, cause === undefined ? undefined : { cause });
     this.name = new.target.name;
     this.status = status;
     this.title = title;
@@ -89,7 +96,7 @@ export class TooManyRequests extends Problem {
 }
 
 export class ServiceUnavailable extends Problem {
-  constructor(detail: string, retryAfterSeconds = 1) {
-    super(503, 'Service unavailable', detail, [], { 'retry-after': String(retryAfterSeconds) });
+  constructor(detail: string, retryAfterSeconds = 1, cause?: unknown) {
+    super(503, 'Service unavailable', detail, [], { 'retry-after': String(retryAfterSeconds) }, cause);
   }
 }

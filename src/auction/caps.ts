@@ -1,0 +1,55 @@
+// Cap counters: one integer per campaign, period instance and measure. Keys carry the local
+// period (in the campaign's timezone) so a new day starts a new counter by itself.
+import type { Campaign, CapPeriod } from '../catalog/types.ts';
+import type { CounterSpec } from '../store/store.ts';
+import { toCents } from '../catalog/money.ts';
+import { periodKey, periodTtlSeconds } from './periods.ts';
+
+export interface CapCounter {
+  key: string;
+  period: CapPeriod;
+  measure: 'leads' | 'spend';
+  /** Leads, or cents for spend. */
+  limit: number;
+  ttlSeconds: number;
+}
+
+export function campaignTimezone(campaign: Campaign): string {
+  return campaign.schedule?.timezone ?? 'UTC';
+}
+
+export function capCounters(campaign: Campaign, nowMs: number): CapCounter[] {
+  const timezone = campaignTimezone(campaign);
+  const counters: CapCounter[] = [];
+  for (const cap of campaign.caps) {
+    const base = `cap:${campaign.id}:${periodKey(cap.period, timezone, nowMs)}`;
+    const ttlSeconds = periodTtlSeconds(cap.period);
+    if (cap.leads !== undefined) counters.push({ key: `${base}:leads`, period: cap.period, measure: 'leads', limit: cap.leads, ttlSeconds });
+    if (cap.spend !== undefined) counters.push({ key: `${base}:spend`, period: cap.period, measure: 'spend', limit: toCents(cap.spend), ttlSeconds });
+  }
+  return counters;
+}
+
+/**
+ * Is any cap already reached? `cheapestSaleCents` is the least this campaign could pay for the
+ * lead (its fixed price, or its min_bid / one cent), so a spend cap with less left is reached.
+ */
+export function reachedCap(counters: CapCounter[], values: number[], cheapestSaleCents: number): CapCounter | null {
+  for (let i = 0; i < counters.length; i++) {
+    const counter = counters[i]!;
+    const used = values[i] ?? 0;
+    const next = counter.measure === 'leads' ? 1 : cheapestSaleCents;
+    if (used + next > counter.limit) return counter;
+  }
+  return null;
+}
+
+/** What a sale at `priceCents` adds to each counter, with the limits the store enforces atomically. */
+export function capReservation(counters: CapCounter[], priceCents: number): CounterSpec[] {
+  return counters.map((counter) => ({
+    key: counter.key,
+    amount: counter.measure === 'leads' ? 1 : priceCents,
+    limit: counter.limit,
+    ttlSeconds: counter.ttlSeconds,
+  }));
+}

@@ -1,0 +1,74 @@
+// The per-lead timeline. Every decision the exchange makes about a lead is one event.
+
+export type EventType =
+  | 'lead.received'
+  | 'campaign.eligible'
+  | 'campaign.excluded'
+  | 'campaign.pinged'
+  | 'campaign.priced'
+  | 'bid.capped'
+  | 'bid.refused'
+  | 'auction.choice'
+  | 'auction.below_min_payout'
+  | 'reservation.made'
+  | 'reservation.failed'
+  | 'reservation.released'
+  | 'hold.created'
+  | 'hold.claimed'
+  | 'hold.expired'
+  | 'post.accepted'
+  | 'post.rejected'
+  | 'post.failed'
+  | 'sale.recorded'
+  | 'lead.sold'
+  | 'lead.unsold'
+  | 'lead.rejected';
+
+export interface AuditEvent {
+  lead_id: string;
+  /** Epoch milliseconds. */
+  at: number;
+  type: EventType;
+  campaign_id: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** One row of the bids table: what a campaign offered for a lead (or why it offered nothing). */
+export interface BidRecord {
+  ping_id: string;
+  lead_id: string;
+  campaign_id: string;
+  buyer_id: string;
+  amount_cents: number | null;
+  bid_id: string | null;
+  outcome: 'bid' | 'no_bid' | 'fixed' | 'refused';
+  reason: string | null;
+  latency_ms: number | null;
+  at: number;
+}
+
+/** A two-phase ping, kept so a post long after its hold is gone can still tell 410 from 404. */
+export interface PingRecord {
+  id: string;
+  lead_id: string;
+  affiliate_id: string;
+  vertical: string;
+  data: Record<string, unknown>;
+  email_sha256: string | null;
+  phone_sha256: string | null;
+  min_payout_cents: number | null;
+  status: 'bid' | 'no_bid';
+  mode: string | null;
+  payout_cents: number | null;
+  expires_at: number | null;
+  at: number;
+}
+
+export interface AuditLog {
+  event(event: AuditEvent): void;
+  bid(bid: BidRecord): void;
+  ping(ping: PingRecord): void;
+  /** Resolves once everything recorded before the call is durable. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,333 @@
+// The BuyerClient adapter over undici: signs, sends and bounds every ping and post to a buyer.
+// One pool per buyer origin keeps TCP (and TLS) connections warm between auctions, which is most
+// of a ping's latency budget on a cold connection.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { CampaignWithSecret } from '../catalog/types.ts';
+import type {
+  BuyerClient,
+  NoBidReason,
+  PingBody,
+  PingOutcome,
+  PostBody,
+  PostFailureReason,
+  PostOutcome,
+} from './buyer-client.ts';
+import { parseBidAnswer } from './parse-bid.ts';
+import { parsePostAnswer } from './parse-post-answer.ts';
+import { readCappedBody } from './read-capped-body.ts';
+import { signBody } from './signing.ts';
+
+export interface HttpBuyerClientOptions {
+  /** Largest answer body accepted; section 4.1 says 64 KiB. */
+  maxBodyBytes?: number;
+  /** Connections per buyer origin. */
+  connections?: number;
+  /** Idle keep-alive time before a pooled connection is closed (undici caps it by the server's hint). */
+  keepAliveTimeoutMs?: number;
+  /** Epoch ms; used for deadlines and latency, so tests can pin it. Timers still run on real time. */
+  now?: () => number;
+  /** First post retry backoff; doubles per attempt, with jitter. */
+  postRetryBackoffMs?: number;
+  /** Upper bound on post attempts, whatever the deadline allows (a fast-failing buyer is not hammered). */
+  maxPostAttempts?: number;
+}
+
+const DEFAULTS = {
+  maxBodyBytes: 64 * 1024,
+  connections: 128,
+  keepAliveTimeoutMs: 30_000,
+  postRetryBackoffMs: 100,
+  maxPostAttempts: 6,
+};
+
+/**
+ * Headers a campaign may not set: hop-by-hop ones undici refuses (they would throw on every
+ * request), and the ones the exchange owns so a campaign cannot forge or break the signature.
+ */
+const RESERVED_HEADERS = new Set([
+  'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer',
+  'content-length', 'content-type', 'x-leadex-timestamp', 'x-leadex-signature', 'idempotency-key',
+]);
+
+/** Undici belts fire only if our own deadline timer somehow did not; a margin keeps the reason ours. */
+const UNDICI_TIMEOUT_MARGIN_MS = 250;
+
+/** Below this, another post attempt cannot realistically complete, so it is not worth sending. */
+const MIN_ATTEMPT_MS = 10;
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT',
+]);
+
+/** The origin a URL's pool is keyed by; what `retain` expects. Null for unusable URLs. */
+export function originOf(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+type Transport =
+  | { ok: true; status: number; text: string | null; location: string | null }
+  | { ok: false; reason: 'timeout' | 'network' | 'too_large'; detail?: string; status?: number; final?: boolean };
+
+class DeadlineReached extends Error {
+  constructor() {
+    super('deadline reached');
+    this.name = 'DeadlineReached';
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string') return e.code;
+  // Happy-eyeballs connects fail with an AggregateError; the first member says why.
+  if (Array.isArray(e.errors) && e.errors.length > 0) {
+    const inner = errorCode(e.errors[0]);
+    if (inner !== undefined) return inner;
+  }
+  if (e.cause !== undefined) {
+    const inner = errorCode(e.cause);
+    if (inner !== undefined) return inner;
+  }
+  return typeof e.name === 'string' ? e.name : undefined;
+}
+
+function classifyError(error: unknown, signal: AbortSignal): { reason: 'timeout' | 'network'; detail?: string } {
+  // Our own deadline abort surfaces as whatever undici was doing at the time (a queued-request
+  // abort, a destroyed body...), so the signal, not the error, is the source of truth.
+  if (signal.aborted) return { reason: 'timeout' };
+  const code = errorCode(error);
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return { reason: 'timeout', detail: code };
+  if (code === 'AbortError' || code === 'TimeoutError') return { reason: 'timeout', detail: code };
+  return code === undefined ? { reason: 'network' } : { reason: 'network', detail: code };
+}
+
+export class HttpBuyerClient implements BuyerClient {
+  readonly #pools = new Map<string, Pool>();
+  readonly #maxBodyBytes: number;
+  readonly #connections: number;
+  readonly #keepAliveTimeoutMs: number;
+  readonly #now: () => number;
+  readonly #postRetryBackoffMs: number;
+  readonly #maxPostAttempts: number;
+  #closed = false;
+
+  constructor(options: HttpBuyerClientOptions = {}) {
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
+    this.#connections = options.connections ?? DEFAULTS.connections;
+    this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? DEFAULTS.keepAliveTimeoutMs;
+    this.#now = options.now ?? Date.now;
+    this.#postRetryBackoffMs = options.postRetryBackoffMs ?? DEFAULTS.postRetryBackoffMs;
+    this.#maxPostAttempts = Math.max(1, options.maxPostAttempts ?? DEFAULTS.maxPostAttempts);
+  }
+
+  async ping(campaign: CampaignWithSecret, body: PingBody, deadline: number): Promise<PingOutcome> {
+    const started = this.#now();
+    const latency = (): number => Math.max(0, this.#now() - started);
+    const noBid = (reason: NoBidReason, detail?: string, status?: number): PingOutcome => {
+      const outcome: PingOutcome = { kind: 'no_bid', reason, latencyMs: latency() };
+      if (detail !== undefined) outcome.detail = detail;
+      if (status !== undefined) outcome.status = status;
+      return outcome;
+    };
+    try {
+      if (campaign.ping_url === null) return noBid('network', 'campaign has no ping_url');
+      const own = campaign.timeout_ms > 0 ? started + campaign.timeout_ms : Number.POSITIVE_INFINITY;
+      const endAt = Math.min(own, deadline);
+      if (!(endAt > started)) return noBid('timeout', 'deadline already passed');
+
+      const result = await this.#send(campaign, campaign.ping_url, JSON.stringify(body), {}, endAt);
+      if (!result.ok) return noBid(result.reason, result.detail, result.status);
+
+      const answer = parseBidAnswer(result.status, result.text);
+      if (answer.kind === 'bid') {
+        return { kind: 'bid', amount: answer.amount, bidId: answer.bidId, latencyMs: latency(), status: result.status };
+      }
+      const detail =
+        answer.reason === 'redirect' && result.location !== null ? `${answer.detail} to ${result.location}` : answer.detail;
+      return noBid(answer.reason, detail, result.status);
+    } catch (error) {
+      // The port promises never to throw: an auction must not fail because one buyer is odd.
+      return noBid('network', errorCode(error) ?? 'unexpected error');
+    }
+  }
+
+  async post(campaign: CampaignWithSecret, body: PostBody, idempotencyKey: string, deadline: number): Promise<PostOutcome> {
+    const started = this.#now();
+    const latency = (): number => Math.max(0, this.#now() - started);
+    let attempts = 0;
+    let last: { reason: PostFailureReason; detail?: string; status?: number } = {
+      reason: 'timeout',
+      detail: 'deadline already passed',
+    };
+    const failed = (): PostOutcome => {
+      const outcome: PostOutcome = { kind: 'failed', reason: last.reason, latencyMs: latency(), attempts };
+      if (last.detail !== undefined) outcome.detail = last.detail;
+      if (last.status !== undefined) outcome.status = last.status;
+      return outcome;
+    };
+
+    try {
+      // Serialised once: every retry must carry byte-identical content under the same key.
+      const raw = JSON.stringify(body);
+      for (;;) {
+        if (deadline - this.#now() < MIN_ATTEMPT_MS) return failed();
+        attempts += 1;
+        const result = await this.#send(campaign, campaign.post_url, raw, { 'idempotency-key': idempotencyKey }, deadline);
+
+        if (!result.ok) {
+          last = { reason: result.reason };
+          if (result.detail !== undefined) last.detail = result.detail;
+          if (result.status !== undefined) last.status = result.status;
+          // An answer too big to read is still an answer; sending it again would get the same.
+          if (result.reason === 'too_large' || result.final === true) return failed();
+        } else {
+          const answer = parsePostAnswer(result.status, result.text);
+          if (answer.kind === 'accepted') {
+            return { kind: 'accepted', buyerLeadId: answer.buyerLeadId, redirectUrl: answer.redirectUrl, latencyMs: latency(), attempts };
+          }
+          if (answer.kind === 'rejected') return { kind: 'rejected', reason: answer.reason, latencyMs: latency(), attempts };
+          last = { reason: answer.reason, status: result.status };
+          if (answer.detail !== undefined) last.detail = answer.detail;
+          if (answer.kind === 'failed') return failed();
+        }
+
+        if (attempts >= this.#maxPostAttempts) return failed();
+        // Exponential backoff with jitter, so a buyer recovering from an outage is not hit by
+        // every exchange node's retries in lockstep.
+        const base = this.#postRetryBackoffMs * 2 ** (attempts - 1);
+        const wait = Math.round(base / 2 + Math.random() * (base / 2));
+        if (deadline - this.#now() - wait < MIN_ATTEMPT_MS) return failed();
+        await sleep(wait);
+      }
+    } catch (error) {
+      last = { reason: 'network', detail: errorCode(error) ?? 'unexpected error' };
+      return failed();
+    }
+  }
+
+  async retain(origins: Set<string>): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const [origin, pool] of this.#pools) {
+      if (origins.has(origin)) continue;
+      this.#pools.delete(origin);
+      // close() lets requests already in flight finish (they are bounded by their deadlines).
+      closing.push(pool.close().catch(() => {}));
+    }
+    await Promise.all(closing);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.close().catch(() => {})));
+  }
+
+  #pool(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (pool === undefined) {
+      pool = new Pool(origin, {
+        connections: this.#connections,
+        // Pipelining would let one slow buyer answer delay the next ping queued behind it.
+        pipelining: 1,
+        keepAliveTimeout: this.#keepAliveTimeoutMs,
+        keepAliveMaxTimeout: Math.max(this.#keepAliveTimeoutMs, 600_000),
+      });
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  /**
+   * One signed POST bounded by `endAt` (epoch ms) end to end: queueing, connect, headers and the
+   * whole body read. Non-2xx bodies are drained (capped) only to keep the connection reusable.
+   */
+  async #send(
+    campaign: CampaignWithSecret,
+    target: string,
+    raw: string,
+    extraHeaders: Record<string, string>,
+    endAt: number,
+  ): Promise<Transport> {
+    // Configuration problems are marked final: retrying cannot fix them.
+    if (this.#closed) return { ok: false, reason: 'network', detail: 'client closed', final: true };
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      return { ok: false, reason: 'network', detail: 'invalid url', final: true };
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return { ok: false, reason: 'network', detail: 'unsupported url scheme', final: true };
+    }
+
+    const remaining = endAt - this.#now();
+    if (remaining <= 0) return { ok: false, reason: 'timeout', detail: 'deadline already passed' };
+
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(campaign.headers ?? {})) {
+      const lower = name.toLowerCase();
+      if (!RESERVED_HEADERS.has(lower) && typeof value === 'string') headers[lower] = value;
+    }
+    const timestamp = String(Math.floor(this.#now() / 1000));
+    Object.assign(headers, extraHeaders, {
+      'content-type': 'application/json',
+      'x-leadex-timestamp': timestamp,
+      'x-leadex-signature': signBody(campaign.signing_secret, timestamp, raw),
+    });
+
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DeadlineReached()), remaining);
+    const { signal } = controller;
+    let response: Dispatcher.ResponseData | undefined;
+    let settled = false;
+    try {
+      response = await this.#pool(url.origin).request({
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers,
+        body: raw,
+        signal,
+        headersTimeout: remaining + UNDICI_TIMEOUT_MARGIN_MS,
+        bodyTimeout: remaining + UNDICI_TIMEOUT_MARGIN_MS,
+      });
+      const { statusCode: status, body } = response;
+
+      if (status < 200 || status >= 300) {
+        const location = response.headers.location;
+        // Draining (rather than destroying) a small error body keeps the keep-alive connection.
+        await body.dump({ limit: this.#maxBodyBytes, signal }).catch(() => {});
+        settled = true;
+        return { ok: true, status, text: null, location: typeof location === 'string' ? location : null };
+      }
+
+      const declared = Number(response.headers['content-length']);
+      if (Number.isFinite(declared) && declared > this.#maxBodyBytes) {
+        body.destroy();
+        settled = true;
+        return { ok: false, reason: 'too_large', detail: `content-length ${declared}`, status };
+      }
+      const read = await readCappedBody(body, this.#maxBodyBytes);
+      settled = true;
+      if (!read.ok) return { ok: false, reason: 'too_large', status };
+      return { ok: true, status, text: read.text, location: null };
+    } catch (error) {
+      const classified = classifyError(error, signal);
+      const failure: Transport = { ok: false, reason: classified.reason };
+      if (classified.detail !== undefined) failure.detail = classified.detail;
+      if (response !== undefined) failure.status = response.statusCode;
+      return failure;
+    } finally {
+      clearTimeout(timer);
+      // Any path that left the body unread must destroy it, or the pooled connection stays busy.
+      if (response !== undefined && !settled && !response.body.destroyed) response.body.destroy();
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// Section 4 request signing. The exchange signs every outbound ping and post; buyers verify with
+// `verifySignature` (or its equivalent in their language) so that a leaked ping_url cannot be used
+// to feed them forged leads, and a captured request cannot be replayed later.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+const SCHEME = 'v1=';
+const DEFAULT_TOLERANCE_SECONDS = 300;
+
+function hmac(secret: string, timestamp: string, rawBody: string | Uint8Array): Buffer {
+  // Updating in two steps (rather than building one string) lets a Buffer body be signed without
+  // a lossy decode: the signature is over the exact bytes on the wire.
+  return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest();
+}
+
+/** `v1=<hex HMAC-SHA256 of "<timestamp>.<rawBody>">`, the value of `x-leadex-signature`. */
+export function signBody(secret: string, timestamp: string, rawBody: string | Uint8Array): string {
+  return SCHEME + hmac(secret, timestamp, rawBody).toString('hex');
+}
+
+/**
+ * The helper buyers use to check an inbound leadex request:
+ *
+ *   verifySignature(secret, req.headers['x-leadex-timestamp'], rawBodyBytes, req.headers['x-leadex-signature'])
+ *
+ * Pass the body exactly as received (before any JSON parsing/re-serialising), or the HMAC will not
+ * match. Returns false for a stale or future timestamp (more than `toleranceSeconds`, default 300,
+ * away from `nowMs`) so a captured request cannot be replayed. The header may carry several
+ * comma-separated `v1=` values (secret rotation); any match is accepted. The comparison is
+ * constant-time so response timing does not leak how much of a guessed signature was right.
+ */
+export function verifySignature(
+  secret: string,
+  timestamp: string,
+  rawBody: string | Uint8Array,
+  header: string,
+  options: { toleranceSeconds?: number; nowMs?: number } = {},
+): boolean {
+  if (typeof timestamp !== 'string' || typeof header !== 'string') return false;
+  if (!/^\d{1,12}$/.test(timestamp)) return false;
+  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const nowSeconds = (options.nowMs ?? Date.now()) / 1000;
+  if (Math.abs(nowSeconds - Number(timestamp)) > tolerance) return false;
+
+  const expected = hmac(secret, timestamp, rawBody);
+  let matched = false;
+  for (const part of header.split(',')) {
+    const candidate = part.trim();
+    if (!candidate.startsWith(SCHEME)) continue;
+    const hex = candidate.slice(SCHEME.length);
+    if (!/^[0-9a-f]{64}$/i.test(hex)) continue;
+    // No early exit: every candidate is compared so timing does not reveal which one matched.
+    if (timingSafeEqual(Buffer.from(hex, 'hex'), expected)) matched = true;
+  }
+  return matched;
+}

@@ -1,0 +1,161 @@
+// Kysely's view of the tables in migrations/. Cents are bigint in SQL, parsed to number
+// (safe up to 2^53 cents); JSON columns are written as JSON text and read back parsed.
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+type NullableJson<T> = ColumnType<T | null, string | null, string | null>;
+
+export interface VerticalsTable {
+  key: string;
+  fields: Json<unknown>;
+  max_shared: number;
+  exclusive_days: number;
+  duplicate_days: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AffiliatesTable {
+  id: string;
+  name: string;
+  payout: Json<unknown>;
+  status: string;
+  api_key_hash: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface BuyersTable {
+  id: string;
+  name: string;
+  balance_cents: number;
+  credit_limit_cents: number;
+  status: string;
+  api_key_hash: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CampaignsTable {
+  id: string;
+  buyer_id: string;
+  name: string;
+  vertical: string;
+  mode: string;
+  pricing: Json<unknown>;
+  ping_url: string | null;
+  post_url: string;
+  headers: Json<unknown>;
+  timeout_ms: number;
+  filters: NullableJson<unknown>;
+  schedule: NullableJson<unknown>;
+  caps: Json<unknown>;
+  max_per_minute: number | null;
+  dedupe_days: number;
+  priority: number;
+  weight: number;
+  status: string;
+  signing_secret: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface LeadsTable {
+  id: string;
+  affiliate_id: string;
+  vertical: string;
+  ping_id: string;
+  data: Json<Record<string, unknown>>;
+  contact: Json<Record<string, unknown>>;
+  consent: Json<Record<string, unknown>>;
+  source: Json<Record<string, unknown>>;
+  email_sha256: string | null;
+  phone_sha256: string | null;
+  status: string;
+  mode: string | null;
+  reasons: Json<string[]>;
+  price_cents: number;
+  payout_cents: number;
+  min_payout_cents: number | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  response: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
+export interface PingsTable {
+  id: string;
+  lead_id: string;
+  affiliate_id: string;
+  vertical: string;
+  data: Json<Record<string, unknown>>;
+  email_sha256: string | null;
+  phone_sha256: string | null;
+  min_payout_cents: number | null;
+  status: string;
+  mode: string | null;
+  payout_cents: number | null;
+  expires_at: Date | string | null;
+  created_at: Timestamp;
+}
+
+export interface SalesTable {
+  id: string;
+  lead_id: string;
+  campaign_id: string;
+  buyer_id: string;
+  affiliate_id: string;
+  vertical: string;
+  mode: string;
+  price_cents: number;
+  payout_cents: number;
+  bid_id: string | null;
+  buyer_lead_id: string | null;
+  redirect_url: string | null;
+  email_sha256: string | null;
+  phone_sha256: string | null;
+  created_at: Timestamp;
+}
+
+export interface BidsTable {
+  id: Generated<number>;
+  ping_id: string;
+  lead_id: string;
+  campaign_id: string;
+  buyer_id: string;
+  amount_cents: number | null;
+  bid_id: string | null;
+  outcome: string;
+  reason: string | null;
+  latency_ms: number | null;
+  created_at: Date | string;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  lead_id: string;
+  at: Date | string;
+  type: string;
+  campaign_id: string | null;
+  detail: Json<Record<string, unknown>>;
+}
+
+export interface DB {
+  verticals: VerticalsTable;
+  affiliates: AffiliatesTable;
+  buyers: BuyersTable;
+  campaigns: CampaignsTable;
+  leads: LeadsTable;
+  pings: PingsTable;
+  sales: SalesTable;
+  bids: BidsTable;
+  events: EventsTable;
+}
+
+export type LeadRow = Selectable<LeadsTable>;
+export type NewLead = Insertable<LeadsTable>;
+export type NewSale = Insertable<SalesTable>;
+export type NewEvent = Insertable<EventsTable>;
+export type NewBid = Insertable<BidsTable>;
+export type NewPing = Insertable<PingsTable>;

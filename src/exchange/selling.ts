@@ -1,0 +1,206 @@
+// The post phase (sections 5.4–5.7): choose winners, reserve their caps atomically, post the
+// full lead, and fall back to the next best bid on a failed reservation or a refused post.
+import type { SaleMode } from '../catalog/types.ts';
+import type { PostBody } from '../buyers/buyer-client.ts';
+import type { ReservationRequest } from '../store/store.ts';
+import { capCounters, capReservation } from '../auction/caps.ts';
+import { chooseWinners, nextSharedWinners } from '../auction/ranking.ts';
+import { totalPayout } from '../auction/settlement.ts';
+import { toDollars } from '../catalog/money.ts';
+import { newId } from '../ids/ids.ts';
+import type { AuctionSubject, CollectedBid, ExchangeDeps, MadeSale, ReservedWinner } from './types.ts';
+
+/** Where the sale of one lead stands; mutated as rounds go by. */
+export interface SaleState {
+  subject: AuctionSubject;
+  /** Valid bids not yet tried, best first. */
+  remaining: CollectedBid[];
+  sold: MadeSale[];
+  mode: SaleMode | null;
+  /** Set when the auction stops for a reason the affiliate should see. */
+  stopReason: 'below_min_payout' | null;
+}
+
+export interface Round {
+  mode: SaleMode;
+  winners: ReservedWinner[];
+}
+
+export interface FullLead {
+  contact: Record<string, unknown>;
+  consent: Record<string, unknown>;
+  source: Record<string, unknown>;
+}
+
+export function newSaleState(subject: AuctionSubject, ranked: CollectedBid[]): SaleState {
+  return { subject, remaining: ranked, sold: [], mode: null, stopReason: null };
+}
+
+/** How long an unfinished reservation may live before the sweeper gives it back. */
+export function reservationExpiry(deps: ExchangeDeps, now: number): number {
+  return now + deps.settings.tmaxMs + deps.settings.postDeadlineMs + 30_000;
+}
+
+/**
+ * Picks the next winners and reserves them (one store round trip per attempt). A winner whose
+ * reservation fails is replaced by the next best bid. Returns null when nobody is left to try.
+ */
+export async function reserveNextRound(deps: ExchangeDeps, state: SaleState, expiresAt: number): Promise<Round | null> {
+  const maxShared = state.subject.vertical.max_shared;
+  const reserved: ReservedWinner[] = [];
+  let mode: SaleMode | null = state.sold.length > 0 ? state.mode : null;
+
+  for (;;) {
+    let candidates: CollectedBid[];
+    if (state.sold.length === 0 && reserved.length === 0) {
+      const choice = chooseWinners(state.remaining, maxShared);
+      if (!choice) break;
+      const payoutCents = totalPayout(state.subject.payout, choice.winners.map((w) => w.amount));
+      if (state.subject.minPayoutCents !== null && payoutCents < state.subject.minPayoutCents) {
+        // Every later choice pays less, so this is the end of the auction.
+        deps.audit.event({
+          lead_id: state.subject.leadId,
+          at: deps.clock.now(),
+          type: 'auction.below_min_payout',
+          campaign_id: null,
+          detail: { payout: toDollars(payoutCents), min_payout: toDollars(state.subject.minPayoutCents) },
+        });
+        state.stopReason = 'below_min_payout';
+        break;
+      }
+      mode = choice.mode;
+      candidates = choice.winners as CollectedBid[];
+      deps.audit.event({
+        lead_id: state.subject.leadId,
+        at: deps.clock.now(),
+        type: 'auction.choice',
+        campaign_id: null,
+        detail: { mode, total: toDollars(choice.total), winners: candidates.map((w) => ({ campaign_id: w.campaignId, bid: toDollars(w.amount) })) },
+      });
+    } else if (mode === 'shared') {
+      const slots = maxShared - state.sold.length - reserved.length;
+      if (slots <= 0) break;
+      const taken = new Set([...state.sold.map((s) => s.bid.buyerId), ...reserved.map((r) => r.bid.buyerId)]);
+      candidates = nextSharedWinners(state.remaining, slots, taken) as CollectedBid[];
+      if (candidates.length === 0) break;
+    } else {
+      break;
+    }
+
+    const tried = new Set(candidates.map((c) => c.key));
+    state.remaining = state.remaining.filter((bid) => !tried.has(bid.key));
+    const now = deps.clock.now();
+    const requests: ReservationRequest[] = candidates.map((bid) => ({
+      id: newId('rs'),
+      counters: capReservation(capCounters(bid.campaign, now), bid.amount),
+      expiresAt,
+    }));
+    // Nothing to count means nothing to reserve: skip the round trip.
+    const outcomes = requests.some((r) => r.counters.length > 0)
+      ? await deps.store.reserve(requests)
+      : requests.map((r) => ({ id: r.id, ok: true as const }));
+
+    let failed = false;
+    for (let i = 0; i < candidates.length; i++) {
+      const bid = candidates[i]!;
+      const outcome = outcomes[i]!;
+      if (outcome.ok) {
+        reserved.push({ bid, reservationId: outcome.id });
+        deps.audit.event({ lead_id: state.subject.leadId, at: now, type: 'reservation.made', campaign_id: bid.campaignId, detail: { reservation_id: outcome.id, price: toDollars(bid.amount) } });
+      } else {
+        failed = true;
+        deps.audit.event({ lead_id: state.subject.leadId, at: now, type: 'reservation.failed', campaign_id: bid.campaignId, detail: { counter: outcome.failedKey } });
+      }
+    }
+    if (!failed) break;
+  }
+
+  if (reserved.length === 0 || mode === null) return null;
+  state.mode = mode;
+  return { mode, winners: reserved };
+}
+
+/**
+ * Posts rounds of winners until the lead is sold out (exclusive, or max_shared buyers), nobody is
+ * left, or the post deadline passes. Reservations of refused posts are released at once;
+ * accepted ones stay open until the sale is recorded.
+ */
+export async function postRounds(
+  deps: ExchangeDeps,
+  state: SaleState,
+  lead: FullLead,
+  firstRound: Round | null,
+  deadline: number,
+): Promise<void> {
+  const expiresAt = reservationExpiry(deps, deps.clock.now());
+  let round = firstRound ?? (await reserveNextRound(deps, state, expiresAt));
+  while (round) {
+    const results = await Promise.all(round.winners.map((winner) => postTo(deps, state, lead, round!.mode, winner, deadline)));
+    for (const sale of results) if (sale) state.sold.push(sale);
+    if (state.mode === 'exclusive' && state.sold.length > 0) break;
+    if (state.sold.length >= state.subject.vertical.max_shared) break;
+    if (deps.clock.now() >= deadline) break;
+    round = await reserveNextRound(deps, state, expiresAt);
+  }
+}
+
+async function postTo(
+  deps: ExchangeDeps,
+  state: SaleState,
+  lead: FullLead,
+  mode: SaleMode,
+  winner: ReservedWinner,
+  deadline: number,
+): Promise<MadeSale | null> {
+  const { bid, reservationId } = winner;
+  const saleId = newId('sl');
+  const body: PostBody = {
+    lead_id: state.subject.leadId,
+    ping_id: state.subject.pingId,
+    bid_id: bid.bidId,
+    campaign_id: bid.campaignId,
+    price: toDollars(bid.amount),
+    vertical: state.subject.vertical.key,
+    mode,
+    data: state.subject.data,
+    contact: lead.contact,
+    consent: lead.consent,
+    source: lead.source,
+  };
+  const outcome = await deps.buyers.post(bid.campaign, body, saleId, deadline);
+  const at = deps.clock.now();
+  const lead_id = state.subject.leadId;
+  if (outcome.kind === 'accepted') {
+    deps.audit.event({
+      lead_id,
+      at,
+      type: 'post.accepted',
+      campaign_id: bid.campaignId,
+      detail: { sale_id: saleId, attempts: outcome.attempts, latency_ms: outcome.latencyMs, buyer_lead_id: outcome.buyerLeadId },
+    });
+    return { saleId, bid, reservationId, buyerLeadId: outcome.buyerLeadId, redirectUrl: outcome.redirectUrl };
+  }
+  deps.audit.event({
+    lead_id,
+    at,
+    type: outcome.kind === 'rejected' ? 'post.rejected' : 'post.failed',
+    campaign_id: bid.campaignId,
+    detail: {
+      reason: outcome.reason,
+      attempts: outcome.attempts,
+      latency_ms: outcome.latencyMs,
+      ...(outcome.kind === 'failed' && outcome.detail ? { error: outcome.detail } : {}),
+    },
+  });
+  await releaseReservations(deps, lead_id, [winner], outcome.kind === 'rejected' ? 'post_rejected' : 'post_failed');
+  return null;
+}
+
+export async function releaseReservations(deps: ExchangeDeps, leadId: string, winners: ReservedWinner[], why: string): Promise<void> {
+  if (winners.length === 0) return;
+  await deps.store.release(winners.map((w) => w.reservationId));
+  const at = deps.clock.now();
+  for (const w of winners) {
+    deps.audit.event({ lead_id: leadId, at, type: 'reservation.released', campaign_id: w.bid.campaignId, detail: { reservation_id: w.reservationId, why } });
+  }
+}

@@ -1,0 +1,99 @@
+import { Hono } from 'hono';
+import { capCounters } from '../../auction/caps.ts';
+import { campaignCreate, campaignPatch } from '../../catalog/schemas.ts';
+import type { CampaignWithSecret, Filter } from '../../catalog/types.ts';
+import { toDollars } from '../../catalog/money.ts';
+import { publicCampaign } from '../../db/catalog-repository.ts';
+import { InvalidInput, NotFound, type FieldError } from '../../errors/problems.ts';
+import { parseOrThrow } from '../../errors/zod-errors.ts';
+import { newId, newSecret } from '../../ids/ids.ts';
+import { pageOf, readPage } from '../pagination.ts';
+import { readJson } from '../read-json.ts';
+import type { AdminDeps } from './deps.ts';
+
+function filterFields(filter: Filter | null | undefined, into: string[] = []): string[] {
+  if (!filter) return into;
+  if ('all' in filter) for (const f of filter.all) filterFields(f, into);
+  else if ('any' in filter) for (const f of filter.any) filterFields(f, into);
+  else into.push(filter.field);
+  return into;
+}
+
+export function campaignRoutes({ repository, catalog, store, clock }: AdminDeps): Hono {
+  const routes = new Hono();
+
+  /** References must point at things that exist, and filters at fields the vertical has. */
+  function checkReferences(input: { buyer_id?: string; vertical?: string; filters?: Filter | null }, verticalKey: string): void {
+    const errors: FieldError[] = [];
+    if (input.buyer_id !== undefined && !catalog.buyer(input.buyer_id)) errors.push({ path: 'buyer_id', message: `unknown buyer '${input.buyer_id}'` });
+    const vertical = catalog.vertical(verticalKey);
+    if (!vertical) errors.push({ path: 'vertical', message: `unknown vertical '${verticalKey}'` });
+    else if (input.filters) {
+      const known = new Set(vertical.fields.map((f) => f.name));
+      for (const field of filterFields(input.filters)) {
+        if (!known.has(field)) errors.push({ path: 'filters', message: `'${field}' is not a field of vertical ${vertical.key}` });
+      }
+    }
+    if (errors.length > 0) throw new InvalidInput('Invalid campaign', errors);
+  }
+
+  routes.post('/', async (c) => {
+    const input = parseOrThrow(campaignCreate, (await readJson(c)).value, 'Invalid campaign');
+    checkReferences(input, input.vertical);
+    const campaign: CampaignWithSecret = { id: newId('cp'), ...input, signing_secret: newSecret('lxs') };
+    await repository.insertCampaign(campaign);
+    await catalog.reload();
+    // The signing secret is shown this once.
+    return c.json({ ...publicCampaign(campaign), signing_secret: campaign.signing_secret }, 201);
+  });
+
+  routes.get('/', async (c) => {
+    const page = readPage(c.req.query());
+    return c.json(pageOf(await repository.listCampaigns(page.limit, page.after), page.limit, (x) => x.id));
+  });
+
+  routes.get('/:id', async (c) => {
+    const campaign = await repository.getCampaign(c.req.param('id'));
+    if (!campaign) throw new NotFound(`No campaign ${c.req.param('id')}`);
+    return c.json(campaign);
+  });
+
+  routes.patch('/:id', async (c) => {
+    const patch = parseOrThrow(campaignPatch, (await readJson(c)).value, 'Invalid campaign');
+    const current = await repository.getCampaign(c.req.param('id'));
+    if (!current) throw new NotFound(`No campaign ${c.req.param('id')}`);
+    checkReferences(patch, patch.vertical ?? current.vertical);
+    const campaign = await repository.updateCampaign(current.id, patch);
+    if (!campaign) throw new NotFound(`No campaign ${c.req.param('id')}`);
+    await catalog.reload();
+    return c.json(campaign);
+  });
+
+  routes.delete('/:id', async (c) => {
+    const campaign = await repository.updateCampaign(c.req.param('id'), { status: 'deleted' });
+    if (!campaign) throw new NotFound(`No campaign ${c.req.param('id')}`);
+    await catalog.reload();
+    return c.body(null, 204);
+  });
+
+  routes.get('/:id/status', async (c) => {
+    const campaign = catalog.campaign(c.req.param('id'));
+    if (!campaign) throw new NotFound(`No campaign ${c.req.param('id')}`);
+    const now = clock.now();
+    const counters = capCounters(campaign, now);
+    const values = counters.length > 0 ? await store.readCounters(counters.map((k) => k.key)) : [];
+    return c.json({
+      campaign_id: campaign.id,
+      status: campaign.status,
+      at: new Date(now).toISOString(),
+      caps: counters.map((counter, i) => {
+        const used = values[i] ?? 0;
+        return counter.measure === 'spend'
+          ? { period: counter.period, measure: 'spend', used: toDollars(used), limit: toDollars(counter.limit), remaining: toDollars(Math.max(0, counter.limit - used)) }
+          : { period: counter.period, measure: 'leads', used, limit: counter.limit, remaining: Math.max(0, counter.limit - used) };
+      }),
+    });
+  });
+
+  return routes;
+}

@@ -1,0 +1,26 @@
+// Personal data shown to operators only on request (?reveal=contact); otherwise enough to
+// recognise a lead, not to contact the person.
+export function maskContact(contact: Record<string, unknown>): Record<string, unknown> {
+  const masked: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(contact)) {
+    if (typeof value !== 'string' || value === '') masked[key] = value;
+    else if (key === 'email') masked[key] = maskEmail(value);
+    else if (key === 'phone') masked[key] = `${value.slice(0, 3)}${'*'.repeat(Math.max(0, value.length - 5))}${value.slice(-2)}`;
+    else masked[key] = `${value[0]}${'*'.repeat(Math.min(8, value.length - 1))}`;
+  }
+  return masked;
+}
+
+function maskEmail(email: string): string {
+  const at = email.indexOf('@');
+  if (at < 1) return '***';
+  return `${email[0]}***${email.slice(at)}`;
+}
+
+/** The consent record carries an IP address and certificate URL: personal data too. */
+export function maskConsent(consent: Record<string, unknown>): Record<string, unknown> {
+  const masked: Record<string, unknown> = { ...consent };
+  if (typeof masked.ip === 'string') masked.ip = '***';
+  if (typeof masked.trusted_form_cert_url === 'string') masked.trusted_form_cert_url = '***';
+  return masked;
+}

@@ -1,0 +1,230 @@
+// The single-process Store: same answers as RedisStore (both pass test/store/store-contract.ts),
+// with plain Maps. Every method does all its work synchronously before its promise settles, which
+// is what makes each call atomic here the way one Lua script is atomic in Redis.
+import { randomBytes } from 'node:crypto';
+import type { ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
+
+interface Counter {
+  value: number;
+  expiresAt: number;
+}
+
+interface OpenReservation {
+  expiresAt: number;
+  /** What this reservation added, per counter key, so release gives back exactly that. */
+  added: Map<string, number>;
+}
+
+interface StoredHold {
+  payload: string;
+  reservationIds: string[];
+  claimed: boolean;
+  expiresAt: number;
+}
+
+interface Lock {
+  token: string;
+  expiresAt: number;
+}
+
+// Keys expire lazily on access; this bounds how long never-read-again keys (last period's cap
+// counters, unclaimed holds) linger before a full purge.
+const PURGE_EVERY_MS = 60_000;
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+
+  readonly #now: () => number;
+  readonly #counters = new Map<string, Counter>();
+  readonly #reservations = new Map<string, OpenReservation>();
+  readonly #holds = new Map<string, StoredHold>();
+  readonly #locks = new Map<string, Lock>();
+  #lastPurge: number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#lastPurge = this.#now();
+  }
+
+  async readCounters(keys: string[]): Promise<number[]> {
+    const now = this.#now();
+    return keys.map((key) => this.#counter(key, now)?.value ?? 0);
+  }
+
+  async reserve(requests: ReservationRequest[]): Promise<ReservationOutcome[]> {
+    checkReservationRequests(requests);
+    const now = this.#tick();
+    const outcomes: ReservationOutcome[] = [];
+    for (const request of requests) {
+      if (this.#reservations.has(request.id)) {
+        // Already open under this id: a retried call must not count twice.
+        outcomes.push({ id: request.id, ok: true });
+        continue;
+      }
+      const added = new Map<string, number>();
+      let failedKey: string | null = null;
+      for (const spec of request.counters) {
+        const after = (added.get(spec.key) ?? 0) + spec.amount;
+        if (spec.limit !== null && (this.#counter(spec.key, now)?.value ?? 0) + after > spec.limit) {
+          failedKey = spec.key;
+          break;
+        }
+        added.set(spec.key, after);
+      }
+      if (failedKey !== null) {
+        outcomes.push({ id: request.id, ok: false, failedKey });
+        continue;
+      }
+      for (const spec of request.counters) {
+        const counter = this.#counter(spec.key, now);
+        const expiresAt = now + spec.ttlSeconds * 1000;
+        if (counter) {
+          counter.value += spec.amount;
+          counter.expiresAt = expiresAt;
+        } else {
+          this.#counters.set(spec.key, { value: spec.amount, expiresAt });
+        }
+      }
+      this.#reservations.set(request.id, { expiresAt: request.expiresAt, added });
+      outcomes.push({ id: request.id, ok: true });
+    }
+    return outcomes;
+  }
+
+  async commit(ids: string[]): Promise<void> {
+    for (const id of ids) this.#reservations.delete(id);
+  }
+
+  async release(ids: string[]): Promise<number> {
+    const now = this.#tick();
+    let released = 0;
+    for (const id of ids) {
+      if (this.#releaseOne(id, now)) released++;
+    }
+    return released;
+  }
+
+  async releaseExpired(nowMs: number, limit: number): Promise<string[]> {
+    checkLimit(limit);
+    const now = this.#tick();
+    const due: Array<[string, number]> = [];
+    for (const [id, reservation] of this.#reservations) {
+      if (reservation.expiresAt <= nowMs) due.push([id, reservation.expiresAt]);
+    }
+    // Same order as ZRANGEBYSCORE: by expiry, then by id.
+    due.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const ids = due.slice(0, limit).map(([id]) => id);
+    for (const id of ids) this.#releaseOne(id, now);
+    return ids;
+  }
+
+  async putHold(id: string, hold: HoldRecord, ttlMs: number): Promise<void> {
+    const now = this.#tick();
+    this.#holds.set(id, {
+      payload: hold.payload,
+      reservationIds: [...hold.reservationIds],
+      claimed: false,
+      expiresAt: now + positiveMs(ttlMs, 'ttlMs'),
+    });
+  }
+
+  async claimHold(id: string, extendReservationsTo: number): Promise<ClaimResult> {
+    const now = this.#tick();
+    const hold = this.#holds.get(id);
+    if (!hold || hold.expiresAt <= now) {
+      this.#holds.delete(id);
+      return { state: 'missing' };
+    }
+    if (hold.claimed) return { state: 'already_claimed' };
+    hold.claimed = true;
+    for (const reservationId of hold.reservationIds) {
+      const reservation = this.#reservations.get(reservationId);
+      if (reservation) reservation.expiresAt = extendReservationsTo;
+    }
+    return { state: 'claimed', hold: { payload: hold.payload, reservationIds: [...hold.reservationIds] } };
+  }
+
+  async acquireLock(key: string, ttlMs: number): Promise<string | null> {
+    const now = this.#tick();
+    const held = this.#locks.get(key);
+    if (held && held.expiresAt > now) return null;
+    const token = randomBytes(16).toString('hex');
+    this.#locks.set(key, { token, expiresAt: now + positiveMs(ttlMs, 'ttlMs') });
+    return token;
+  }
+
+  async releaseLock(key: string, token: string): Promise<void> {
+    if (this.#locks.get(key)?.token === token) this.#locks.delete(key);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  #counter(key: string, now: number): Counter | undefined {
+    const counter = this.#counters.get(key);
+    if (counter && counter.expiresAt <= now) {
+      this.#counters.delete(key);
+      return undefined;
+    }
+    return counter;
+  }
+
+  #releaseOne(id: string, now: number): boolean {
+    const reservation = this.#reservations.get(id);
+    if (!reservation) return false;
+    this.#reservations.delete(id);
+    for (const [key, amount] of reservation.added) {
+      // An expired counter stays gone (never recreated negative); clamp in case it was recreated.
+      const counter = this.#counter(key, now);
+      if (counter) counter.value = Math.max(0, counter.value - amount);
+    }
+    return true;
+  }
+
+  /** Reads the clock for a mutating call, purging expired entries now and then. */
+  #tick(): number {
+    const now = this.#now();
+    if (now - this.#lastPurge >= PURGE_EVERY_MS) {
+      this.#lastPurge = now;
+      for (const [key, counter] of this.#counters) if (counter.expiresAt <= now) this.#counters.delete(key);
+      for (const [id, hold] of this.#holds) if (hold.expiresAt <= now) this.#holds.delete(id);
+      for (const [key, lock] of this.#locks) if (lock.expiresAt <= now) this.#locks.delete(key);
+    }
+    return now;
+  }
+}
+
+/**
+ * Rejects what Redis would choke on halfway through a script (INCRBY of a fraction, EXPIRE 0
+ * deleting the key), since a Lua error does not undo the writes made before it. Shared by both
+ * stores so they refuse the same inputs.
+ */
+export function checkReservationRequests(requests: ReservationRequest[]): void {
+  for (const request of requests) {
+    if (typeof request.id !== 'string' || request.id === '') throw new TypeError('reservation id must be a non-empty string');
+    if (!Number.isFinite(request.expiresAt)) throw new RangeError(`reservation ${request.id}: expiresAt must be a finite number`);
+    for (const spec of request.counters) {
+      if (typeof spec.key !== 'string' || spec.key === '') throw new TypeError(`reservation ${request.id}: counter key must be a non-empty string`);
+      if (!Number.isSafeInteger(spec.amount) || spec.amount < 0) {
+        throw new RangeError(`reservation ${request.id}: amount for ${spec.key} must be a non-negative integer, got ${spec.amount}`);
+      }
+      if (spec.limit !== null && !Number.isSafeInteger(spec.limit)) {
+        throw new RangeError(`reservation ${request.id}: limit for ${spec.key} must be an integer or null, got ${spec.limit}`);
+      }
+      if (!Number.isSafeInteger(spec.ttlSeconds) || spec.ttlSeconds <= 0) {
+        throw new RangeError(`reservation ${request.id}: ttlSeconds for ${spec.key} must be a positive integer, got ${spec.ttlSeconds}`);
+      }
+    }
+  }
+}
+
+export function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+}
+
+/** Whole milliseconds, at least 1: PX/PEXPIRE refuse fractions, and 0 would mean "already gone". */
+export function positiveMs(ms: number, name: string): number {
+  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`${name} must be a positive number of milliseconds, got ${ms}`);
+  return Math.ceil(ms);
+}

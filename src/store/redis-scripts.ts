@@ -1,0 +1,153 @@
+// Lua for RedisStore, kept as TS strings so the build ships them without copying assets.
+//
+// Key layout under the store's keyPrefix (ioredis adds the prefix to every KEYS entry):
+//   ctr:<key>        integer counter (string value), TTL refreshed by each reservation
+//   res:<id>         hash of a reservation still open: field = FULL counter key name (prefix
+//                    included), value = amount it added; gone once committed or released
+//   res:expiry       sorted set, member = reservation id, score = expiresAt (epoch ms); membership
+//                    is what makes a reservation "open" (so a reservation with no counters works)
+//   hold:<id>        hash { payload, reservations (JSON array of ids), claimed "0"|"1" }, PEXPIRE
+//   lock:<key>       random token, SET NX PX
+//
+// Every key a script touches arrives in KEYS, except two cases where the names can only be learnt
+// inside the script: the counters a reservation record lists (stored as full names for that
+// reason) and, in RELEASE_EXPIRED, the records of ids found in res:expiry (built from the full
+// record prefix passed in ARGV).
+
+// Shared by RELEASE and RELEASE_EXPIRED so both give back exactly what RESERVE added.
+// Decrements only counters that still exist: a counter that expired (its period ended) must not
+// come back as a negative number; and clamps at 0 in case the key was recreated since.
+const RELEASE_ONE = `
+local function release_one(zset, record, id)
+  if redis.call('ZREM', zset, id) == 0 then
+    redis.call('DEL', record)
+    return false
+  end
+  local fields = redis.call('HGETALL', record)
+  for j = 1, #fields, 2 do
+    local key = fields[j]
+    if redis.call('EXISTS', key) == 1 then
+      local left = redis.call('DECRBY', key, fields[j + 1])
+      if left < 0 then redis.call('INCRBY', key, -left) end
+    end
+  end
+  redis.call('DEL', record)
+  return true
+end
+`;
+
+/**
+ * KEYS: [1] res:expiry, then per request: res:<id>, ctr:<key> for each of its counters.
+ * ARGV: [1] request count, then per request: id, expiresAt, counter count, then per counter:
+ *       amount, limit ('' = none), ttlSeconds.
+ * Returns one integer per request: 0 = reserved, n > 0 = the n-th counter (1-based) did not fit.
+ */
+export const RESERVE = `
+local zset = KEYS[1]
+local ki, ai = 2, 2
+local out = {}
+for r = 1, tonumber(ARGV[1]) do
+  local record = KEYS[ki]
+  local id, expires_at, n = ARGV[ai], ARGV[ai + 1], tonumber(ARGV[ai + 2])
+  ki = ki + 1
+  ai = ai + 3
+  if redis.call('ZSCORE', zset, id) then
+    -- Already open under this id: a retried call must not count twice.
+    out[r] = 0
+  else
+    -- The same key may appear twice in one request; each check must see the earlier amounts.
+    local pending = {}
+    local failed = 0
+    for c = 0, n - 1 do
+      local key = KEYS[ki + c]
+      local after = (pending[key] or 0) + tonumber(ARGV[ai + 3 * c])
+      local limit = ARGV[ai + 3 * c + 1]
+      if limit ~= '' then
+        local current = tonumber(redis.call('GET', key) or '0')
+        if current + after > tonumber(limit) then
+          failed = c + 1
+          break
+        end
+      end
+      pending[key] = after
+    end
+    if failed == 0 then
+      for c = 0, n - 1 do
+        local key = KEYS[ki + c]
+        local amount = ARGV[ai + 3 * c]
+        redis.call('INCRBY', key, amount)
+        redis.call('EXPIRE', key, ARGV[ai + 3 * c + 2])
+        redis.call('HINCRBY', record, key, amount)
+      end
+      redis.call('ZADD', zset, expires_at, id)
+    end
+    out[r] = failed
+  end
+  ki = ki + n
+  ai = ai + 3 * n
+end
+return out
+`;
+
+/** KEYS: [1] res:expiry, [i+1] res:<ARGV[i]>. ARGV: ids. Returns how many were released. */
+export const RELEASE = `${RELEASE_ONE}
+local released = 0
+for i = 1, #ARGV do
+  if release_one(KEYS[1], KEYS[i + 1], ARGV[i]) then released = released + 1 end
+end
+return released
+`;
+
+/**
+ * KEYS: [1] res:expiry. ARGV: [1] now (ms), [2] max to release, [3] full record prefix
+ * (keyPrefix .. 'res:'). Returns the released ids, earliest expiry first.
+ */
+export const RELEASE_EXPIRED = `${RELEASE_ONE}
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, id in ipairs(ids) do
+  release_one(KEYS[1], ARGV[3] .. id, id)
+end
+return ids
+`;
+
+/** KEYS: [1] res:expiry, [i+1] res:<ARGV[i]>. ARGV: ids. Counters keep what was added. */
+export const COMMIT = `
+for i = 1, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('DEL', KEYS[i + 1])
+end
+return 0
+`;
+
+/** KEYS: [1] hold:<id>. ARGV: [1] payload, [2] reservation ids JSON, [3] ttl ms. */
+export const PUT_HOLD = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'payload', ARGV[1], 'reservations', ARGV[2], 'claimed', '0')
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 0
+`;
+
+/**
+ * KEYS: [1] hold:<id>, [2] res:expiry. ARGV: [1] new expiry (ms) for the hold's reservations.
+ * Returns {'missing'} | {'already_claimed'} | {'claimed', payload, reservations JSON}.
+ * The hold is marked, not deleted, so later claims answer already_claimed until its TTL.
+ */
+export const CLAIM_HOLD = `
+local hold = redis.call('HMGET', KEYS[1], 'claimed', 'payload', 'reservations')
+if not hold[1] then return {'missing'} end
+if hold[1] == '1' then return {'already_claimed'} end
+redis.call('HSET', KEYS[1], 'claimed', '1')
+for _, id in ipairs(cjson.decode(hold[3])) do
+  -- XX: only reservations still open move; a finished one must not be resurrected.
+  redis.call('ZADD', KEYS[2], 'XX', ARGV[1], id)
+end
+return {'claimed', hold[2], hold[3]}
+`;
+
+/** KEYS: [1] lock:<key>. ARGV: [1] token. */
+export const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`;

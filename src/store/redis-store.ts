@@ -1,0 +1,239 @@
+// The Store shared by many exchange nodes. Each method is one round trip; every write is one Lua
+// script (src/store/redis-scripts.ts, which also documents the key layout).
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { ServiceUnavailable } from '../errors/problems.ts';
+import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
+import { CLAIM_HOLD, COMMIT, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE } from './redis-scripts.ts';
+import type { ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Prepended to every key, e.g. "leadex:"; separates deployments (and tests) sharing a Redis. */
+  keyPrefix?: string;
+  /**
+   * Accepted so both stores take the same options; unused, because Redis expires keys by its own
+   * clock and every absolute time (expiresAt, releaseExpired's now) comes from the caller.
+   */
+  now?: () => number;
+  /** How long any call may wait for Redis, connecting included, before it rejects. Default 1000. */
+  commandTimeoutMs?: number;
+  /** Shown in CLIENT LIST; handy to tell nodes apart. */
+  connectionName?: string;
+}
+
+type Arg = string | number;
+
+// defineCommand adds these at runtime; ioredis cannot type them.
+interface ScriptCommands {
+  leadexReserve(numKeys: number, ...args: Arg[]): Promise<number[]>;
+  leadexRelease(numKeys: number, ...args: Arg[]): Promise<number>;
+  leadexReleaseExpired(numKeys: number, ...args: Arg[]): Promise<string[]>;
+  leadexCommit(numKeys: number, ...args: Arg[]): Promise<number>;
+  leadexPutHold(numKeys: number, ...args: Arg[]): Promise<number>;
+  leadexClaimHold(numKeys: number, ...args: Arg[]): Promise<string[]>;
+  leadexReleaseLock(numKeys: number, ...args: Arg[]): Promise<number>;
+}
+
+const EXPIRY_KEY = 'res:expiry';
+const counterKey = (key: string): string => `ctr:${key}`;
+const recordKey = (id: string): string => `res:${id}`;
+const holdKey = (id: string): string => `hold:${id}`;
+const lockKey = (key: string): string => `lock:${key}`;
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+
+  readonly #client: Redis;
+  readonly #scripts: ScriptCommands;
+  readonly #keyPrefix: string;
+  readonly #timeoutMs: number;
+  #ready!: Promise<void>;
+  #markReady!: () => void;
+  #readyPending = false;
+  #lastError: unknown = null;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    this.#keyPrefix = options.keyPrefix ?? '';
+    this.#timeoutMs = options.commandTimeoutMs ?? 1000;
+    this.#newReadyPromise();
+    this.#client = new Redis(options.url, {
+      keyPrefix: this.#keyPrefix,
+      connectionName: options.connectionName,
+      // A call must fail fast while Redis is down so the exchange answers 503 instead of hanging.
+      // No offline queue at all (calls wait for 'ready' themselves, see #call): a queued command
+      // that already timed out for its caller would still run on reconnect, e.g. reserving a cap
+      // for a lead the exchange has given up on.
+      enableOfflineQueue: false,
+      // Same reason for a command in flight when the connection dropped: Redis may have run it.
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: this.#timeoutMs,
+      maxRetriesPerRequest: 1,
+      connectTimeout: Math.max(this.#timeoutMs, 5000),
+      // Never give up: the node must recover by itself when Redis comes back; capped at 1 s so it
+      // notices soon.
+      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
+    });
+    this.#client.on('ready', () => {
+      this.#lastError = null;
+      this.#markReady();
+    });
+    this.#client.on('close', () => {
+      if (!this.#readyPending) this.#newReadyPromise();
+    });
+    // Without a listener ioredis prints every reconnect failure; keep the last for error messages.
+    this.#client.on('error', (error: unknown) => {
+      this.#lastError = error;
+    });
+    this.#client.defineCommand('leadexReserve', { lua: RESERVE });
+    this.#client.defineCommand('leadexRelease', { lua: RELEASE });
+    this.#client.defineCommand('leadexReleaseExpired', { lua: RELEASE_EXPIRED });
+    this.#client.defineCommand('leadexCommit', { lua: COMMIT });
+    this.#client.defineCommand('leadexPutHold', { lua: PUT_HOLD });
+    this.#client.defineCommand('leadexClaimHold', { lua: CLAIM_HOLD });
+    this.#client.defineCommand('leadexReleaseLock', { lua: RELEASE_LOCK });
+    this.#scripts = this.#client as unknown as ScriptCommands;
+  }
+
+  async readCounters(keys: string[]): Promise<number[]> {
+    if (keys.length === 0) return [];
+    const values = await this.#call(() => this.#client.mget(keys.map(counterKey)));
+    return values.map((value) => (value === null ? 0 : Number(value)));
+  }
+
+  async reserve(requests: ReservationRequest[]): Promise<ReservationOutcome[]> {
+    if (requests.length === 0) return [];
+    checkReservationRequests(requests);
+    const keys: string[] = [EXPIRY_KEY];
+    const args: Arg[] = [requests.length];
+    for (const request of requests) {
+      keys.push(recordKey(request.id));
+      args.push(request.id, request.expiresAt, request.counters.length);
+      for (const spec of request.counters) {
+        keys.push(counterKey(spec.key));
+        args.push(spec.amount, spec.limit === null ? '' : spec.limit, spec.ttlSeconds);
+      }
+    }
+    const results = await this.#call(() => this.#scripts.leadexReserve(keys.length, ...keys, ...args));
+    return requests.map((request, i): ReservationOutcome => {
+      const failed = results[i] ?? 0;
+      if (failed === 0) return { id: request.id, ok: true };
+      const spec = request.counters[failed - 1];
+      if (!spec) throw new Error(`reserve script answered counter ${failed} for ${request.id}, which has ${request.counters.length}`);
+      return { id: request.id, ok: false, failedKey: spec.key };
+    });
+  }
+
+  async commit(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const keys = [EXPIRY_KEY, ...ids.map(recordKey)];
+    await this.#call(() => this.#scripts.leadexCommit(keys.length, ...keys, ...ids));
+  }
+
+  async release(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const keys = [EXPIRY_KEY, ...ids.map(recordKey)];
+    return this.#call(() => this.#scripts.leadexRelease(keys.length, ...keys, ...ids));
+  }
+
+  async releaseExpired(nowMs: number, limit: number): Promise<string[]> {
+    checkLimit(limit);
+    // The script finds ids first and only then their records, so it builds those names itself;
+    // ioredis cannot prefix them, hence the full prefix here.
+    const recordPrefix = this.#keyPrefix + recordKey('');
+    return this.#call(() => this.#scripts.leadexReleaseExpired(1, EXPIRY_KEY, nowMs, limit, recordPrefix));
+  }
+
+  async putHold(id: string, hold: HoldRecord, ttlMs: number): Promise<void> {
+    const ttl = positiveMs(ttlMs, 'ttlMs');
+    await this.#call(() =>
+      this.#scripts.leadexPutHold(1, holdKey(id), hold.payload, JSON.stringify(hold.reservationIds), ttl),
+    );
+  }
+
+  async claimHold(id: string, extendReservationsTo: number): Promise<ClaimResult> {
+    const [state, payload, reservations] = await this.#call(() =>
+      this.#scripts.leadexClaimHold(2, holdKey(id), EXPIRY_KEY, extendReservationsTo),
+    );
+    if (state === 'missing') return { state: 'missing' };
+    if (state === 'already_claimed') return { state: 'already_claimed' };
+    if (state !== 'claimed' || payload === undefined || reservations === undefined) {
+      throw new Error(`claim script answered ${String(state)}`);
+    }
+    return { state: 'claimed', hold: { payload, reservationIds: JSON.parse(reservations) as string[] } };
+  }
+
+  async acquireLock(key: string, ttlMs: number): Promise<string | null> {
+    const ttl = positiveMs(ttlMs, 'ttlMs');
+    const token = randomBytes(16).toString('hex');
+    const answer = await this.#call(() => this.#client.set(lockKey(key), token, 'PX', ttl, 'NX'));
+    return answer === 'OK' ? token : null;
+  }
+
+  async releaseLock(key: string, token: string): Promise<void> {
+    await this.#call(() => this.#scripts.leadexReleaseLock(1, lockKey(key), token));
+  }
+
+  async ping(): Promise<void> {
+    await this.#call(() => this.#client.ping());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#client.status === 'ready') {
+      await this.#client.quit().catch(() => this.#client.disconnect());
+    } else {
+      this.#client.disconnect();
+    }
+  }
+
+  #newReadyPromise(): void {
+    // One pending promise per outage, shared by every call waiting for the connection.
+    this.#readyPending = true;
+    this.#ready = new Promise<void>((resolve) => {
+      this.#markReady = () => {
+        this.#readyPending = false;
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Runs a command once connected, waiting for the connection at most the command timeout, and
+   * turns "Redis is unreachable" into ServiceUnavailable (answers from Redis, e.g. a script
+   * error, pass through: they are bugs, not outages).
+   */
+  async #call<T>(command: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new Error('RedisStore is closed');
+    try {
+      if (this.#client.status !== 'ready') await this.#waitReady();
+      return await command();
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ReplyError') throw error;
+      const unavailable = new ServiceUnavailable(`Redis unavailable: ${describe(error)}`);
+      unavailable.cause = error;
+      throw unavailable;
+    }
+  }
+
+  async #waitReady(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const last = this.#lastError === null ? '' : ` (last error: ${describe(this.#lastError)})`;
+        reject(new Error(`not connected after ${this.#timeoutMs} ms${last}`));
+      }, this.#timeoutMs);
+    });
+    try {
+      await Promise.race([this.#ready, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,153 @@
+// Section 3.1 and 5, end to end: real buyers on loopback, real Postgres and Redis.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accepting, bidding, rejecting, startBuyerServer, type BuyerServer } from '../support/buyer-server.ts';
+import { sampleLead, startExchange, type TestExchange } from '../support/exchange.ts';
+
+let exchange: TestExchange;
+let affiliateKey: string;
+const servers: BuyerServer[] = [];
+
+async function buyerServer(behaviour: Parameters<typeof startBuyerServer>[0]): Promise<BuyerServer> {
+  const server = await startBuyerServer(behaviour);
+  servers.push(server);
+  return server;
+}
+
+beforeAll(async () => {
+  exchange = await startExchange({ label: 'direct' });
+  await exchange.admin.vertical();
+  affiliateKey = (await exchange.admin.affiliate({ payout: { type: 'revshare', percent: 80 } })).api_key;
+});
+
+afterAll(async () => {
+  await exchange?.close();
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+/** Pauses every campaign so each test sees only its own. */
+async function onlyCampaigns(ids: string[]): Promise<void> {
+  const list = await exchange.admin.request('GET', '/campaigns?limit=100');
+  for (const campaign of list.items) {
+    const wanted = ids.includes(campaign.id);
+    if ((campaign.status === 'active') !== wanted) {
+      await exchange.admin.request('PATCH', `/campaigns/${campaign.id}`, { status: wanted ? 'active' : 'paused' });
+    }
+  }
+}
+
+async function biddingCampaign(amount: number, overrides: Record<string, unknown> = {}, post = accepting()) {
+  const server = await buyerServer({ ping: bidding(amount), post });
+  const buyer = await exchange.admin.buyer();
+  const campaign = await exchange.admin.campaign({ buyer_id: buyer.id, ping_url: server.pingUrl, post_url: server.postUrl, ...overrides });
+  return { server, buyer, campaign };
+}
+
+describe('a direct post', () => {
+  it('sells an exclusive lead to the highest bid and records the sale before answering', async () => {
+    const low = await biddingCampaign(10);
+    const high = await biddingCampaign(21);
+    const mid = await biddingCampaign(15);
+    await onlyCampaigns([low.campaign.id, high.campaign.id, mid.campaign.id]);
+
+    const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
+
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'sold', mode: 'exclusive', buyers: 1, payout: 16.8 });
+    expect(high.server.received.posts).toHaveLength(1);
+    expect(low.server.received.posts).toHaveLength(0);
+    expect(mid.server.received.posts).toHaveLength(0);
+    const post = high.server.received.posts[0]!.json as Record<string, any>;
+    expect(post).toMatchObject({ lead_id: answer.body.lead_id, price: 21, mode: 'exclusive', contact: { email: expect.stringContaining('@example.com') } });
+
+    const lead = await exchange.admin.lead(answer.body.lead_id);
+    expect(lead.lead.status).toBe('sold');
+    expect(lead.sales).toEqual([expect.objectContaining({ campaign_id: high.campaign.id, price: 21, payout: 16.8 })]);
+  });
+
+  it('shares a lead among up to max_shared distinct buyers when their sum beats the best exclusive bid', async () => {
+    const exclusive = await biddingCampaign(30);
+    const shared = await Promise.all([12, 11, 10, 9].map((bid) => biddingCampaign(bid, { mode: 'shared' })));
+    await onlyCampaigns([exclusive.campaign.id, ...shared.map((s) => s.campaign.id)]);
+
+    const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
+
+    expect(answer.body).toMatchObject({ status: 'sold', mode: 'shared', buyers: 3 });
+    expect(answer.body.payout).toBeCloseTo((12 + 11 + 10) * 0.8, 2);
+    expect(shared.map((s) => s.server.received.posts.length)).toEqual([1, 1, 1, 0]);
+    expect(exclusive.server.received.posts).toHaveLength(0);
+  });
+
+  it('goes exclusive when the exclusive bid is at least the shared sum', async () => {
+    const exclusive = await biddingCampaign(33);
+    const shared = await Promise.all([12, 11, 10].map((bid) => biddingCampaign(bid, { mode: 'shared' })));
+    await onlyCampaigns([exclusive.campaign.id, ...shared.map((s) => s.campaign.id)]);
+
+    const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
+
+    expect(answer.body).toMatchObject({ status: 'sold', mode: 'exclusive', buyers: 1 });
+    expect(exclusive.server.received.posts).toHaveLength(1);
+  });
+
+  it('never lets one buyer take two places of a shared lead', async () => {
+    const server = await buyerServer({ ping: bidding(20), post: accepting() });
+    const buyer = await exchange.admin.buyer();
+    const a = await exchange.admin.campaign({ buyer_id: buyer.id, mode: 'shared', ping_url: server.pingUrl, post_url: server.postUrl });
+    const b = await exchange.admin.campaign({ buyer_id: buyer.id, mode: 'shared', ping_url: server.pingUrl, post_url: server.postUrl });
+    const other = await biddingCampaign(5, { mode: 'shared' });
+    await onlyCampaigns([a.id, b.id, other.campaign.id]);
+
+    const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
+
+    expect(answer.body).toMatchObject({ status: 'sold', mode: 'shared', buyers: 2 });
+    expect(server.received.posts).toHaveLength(1);
+    expect(other.server.received.posts).toHaveLength(1);
+  });
+
+  it('offers a rejected lead to the next bid and releases the rejecting winner’s reservation', async () => {
+    const rejecter = await biddingCampaign(40, { caps: [{ period: 'day', leads: 5 }] }, rejecting('duplicate'));
+    const next = await biddingCampaign(25);
+    await onlyCampaigns([rejecter.campaign.id, next.campaign.id]);
+
+    const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
+
+    expect(answer.body).toMatchObject({ status: 'sold', mode: 'exclusive', payout: 20 });
+    expect(rejecter.server.received.posts).toHaveLength(1);
+    expect(next.server.received.posts).toHaveLength(1);
+    const status = await exchange.admin.request('GET', `/campaigns/${rejecter.campaign.id}/status`);
+    expect(status.caps).toEqual([expect.objectContaining({ period: 'day', measure: 'leads', used: 0, limit: 5 })]);
+
+    const { timeline } = await exchange.admin.lead(answer.body.lead_id);
+    const types = timeline.filter((e: any) => e.campaign_id === rejecter.campaign.id).map((e: any) => e.type);
+    expect(types).toEqual(['campaign.eligible', 'campaign.pinged', 'reservation.made', 'post.rejected', 'reservation.released']);
+  });
+
+  it('prices fixed-price campaigns without pinging them', async () => {
+    const server = await buyerServer({ post: accepting() });
+    const buyer = await exchange.admin.buyer();
+    const fixed = await exchange.admin.campaign({ buyer_id: buyer.id, pricing: { type: 'fixed', price: 12 }, post_url: server.postUrl });
+    await onlyCampaigns([fixed.id]);
+
+    const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
+
+    expect(answer.body).toMatchObject({ status: 'sold', payout: 9.6 });
+    expect(server.received.pings).toHaveLength(0);
+    expect(server.received.posts).toHaveLength(1);
+  });
+
+  it('does not sell below the affiliate’s min_payout', async () => {
+    const only = await biddingCampaign(10);
+    await onlyCampaigns([only.campaign.id]);
+
+    const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead({ min_payout: 9 }) });
+
+    expect(answer.body).toMatchObject({ status: 'unsold', buyers: 0, payout: 0, reasons: ['below_min_payout'] });
+    expect(only.server.received.posts).toHaveLength(0);
+  });
+
+  it('stores an unsold lead too', async () => {
+    await onlyCampaigns([]);
+    const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
+    expect(answer.body).toMatchObject({ status: 'unsold', buyers: 0, mode: null });
+    expect((await exchange.admin.lead(answer.body.lead_id)).lead.status).toBe('unsold');
+  });
+});

@@ -1,0 +1,243 @@
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ServiceUnavailable } from '../../src/errors/problems.ts';
+import { RedisStore } from '../../src/store/redis-store.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/services.ts';
+import { counter, describeStoreContract, request, sleep } from './store-contract.ts';
+
+const prefixes: string[] = [];
+const stores: RedisStore[] = [];
+let admin: Redis;
+
+function newPrefix(): string {
+  const prefix = `${uniqueName('store')}:`;
+  prefixes.push(prefix);
+  return prefix;
+}
+
+function newStore(options: { keyPrefix?: string; url?: string; commandTimeoutMs?: number } = {}): RedisStore {
+  const store = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: newPrefix(), ...options });
+  stores.push(store);
+  return store;
+}
+
+/** Milliseconds until `promise` settles (either way). */
+async function timeToSettle(promise: Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await promise.catch(() => {});
+  return performance.now() - started;
+}
+
+beforeAll(() => {
+  admin = new Redis(TEST_REDIS_URL);
+});
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+afterAll(async () => {
+  for (const prefix of prefixes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await admin.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  admin.disconnect();
+});
+
+describeStoreContract('redis', () => new RedisStore({ url: TEST_REDIS_URL, keyPrefix: newPrefix() }));
+
+describe('RedisStore', () => {
+  it('keeps everything under its prefix, in the documented layout', async () => {
+    const prefix = newPrefix();
+    const store = newStore({ keyPrefix: prefix });
+    await store.reserve([request('r1', [counter('leads', 2, 10, 120), counter('spend', 700, null, 3600)], 1234)]);
+    await store.putHold('h1', { payload: 'p', reservationIds: ['r1'] }, 60_000);
+    await store.acquireLock('job', 60_000);
+
+    expect(await admin.get(`${prefix}ctr:leads`)).toBe('2');
+    // Stored with full names: that is what release decrements, whatever the store's prefix.
+    expect(await admin.hgetall(`${prefix}res:r1`)).toEqual({ [`${prefix}ctr:leads`]: '2', [`${prefix}ctr:spend`]: '700' });
+    expect(await admin.zrange(`${prefix}res:expiry`, 0, -1, 'WITHSCORES')).toEqual(['r1', '1234']);
+    expect(await admin.hgetall(`${prefix}hold:h1`)).toEqual({ payload: 'p', reservations: '["r1"]', claimed: '0' });
+    expect(await admin.exists(`${prefix}lock:job`)).toBe(1);
+    expect(await admin.exists('ctr:leads', 'res:r1', 'hold:h1', 'lock:job')).toBe(0);
+  });
+
+  it('sets TTLs on counters, holds and locks, and none on reservation records', async () => {
+    const prefix = newPrefix();
+    const store = newStore({ keyPrefix: prefix });
+    await store.reserve([request('r1', [counter('leads', 1, 10, 120)])]);
+    await store.putHold('h1', { payload: 'p', reservationIds: [] }, 30_000);
+    await store.acquireLock('job', 20_000);
+    const counterTtl = await admin.pttl(`${prefix}ctr:leads`);
+    expect(counterTtl).toBeGreaterThan(119_000);
+    expect(counterTtl).toBeLessThanOrEqual(120_000);
+    expect(await admin.pttl(`${prefix}hold:h1`)).toBeGreaterThan(29_000);
+    expect(await admin.pttl(`${prefix}lock:job`)).toBeGreaterThan(19_000);
+    // A record outliving nothing: the sweeper, not a TTL, is what ends an abandoned reservation.
+    expect(await admin.pttl(`${prefix}res:r1`)).toBe(-1);
+    // A claim keeps the hold's TTL (it must stay readable as claimed, then go).
+    await store.claimHold('h1', 0);
+    expect(await admin.pttl(`${prefix}hold:h1`)).toBeGreaterThan(29_000);
+  });
+
+  it('stores with different prefixes do not see each other', async () => {
+    const a = newStore();
+    const b = newStore();
+    await a.reserve([request('r1', [counter('leads', 3, 3)], 1)]);
+    await a.putHold('h1', { payload: 'p', reservationIds: [] }, 60_000);
+    await a.acquireLock('job', 60_000);
+
+    expect(await b.readCounters(['leads'])).toEqual([0]);
+    expect(await b.reserve([request('r1', [counter('leads', 3, 3)], 1)])).toEqual([{ id: 'r1', ok: true }]);
+    expect(await b.claimHold('h1', 0)).toEqual({ state: 'missing' });
+    expect(await b.acquireLock('job', 60_000)).not.toBeNull();
+
+    expect(await b.releaseExpired(10, 10)).toEqual(['r1']);
+    expect(await b.readCounters(['leads'])).toEqual([0]);
+    expect(await a.readCounters(['leads'])).toEqual([3]);
+    expect(await a.releaseExpired(10, 10)).toEqual(['r1']);
+    expect(await a.readCounters(['leads'])).toEqual([0]);
+  });
+
+  it('two connections on the same prefix racing one limit let exactly the limit through', async () => {
+    const prefix = newPrefix();
+    const a = newStore({ keyPrefix: prefix });
+    const b = newStore({ keyPrefix: prefix });
+    const outcomes = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).reserve([request(`c${i}`, [counter('cap', 1, 37)])])),
+    );
+    expect(outcomes.flat().filter((o) => o.ok)).toHaveLength(37);
+    expect(await a.readCounters(['cap'])).toEqual([37]);
+    expect(await b.readCounters(['cap'])).toEqual([37]);
+    // Either node can release what the other reserved.
+    const first = outcomes.flat().find((o) => o.ok)!;
+    expect(await b.release([first.id])).toBe(1);
+    expect(await a.readCounters(['cap'])).toEqual([36]);
+  });
+
+  it('two connections claiming one hold: exactly one wins', async () => {
+    const prefix = newPrefix();
+    const a = newStore({ keyPrefix: prefix });
+    const b = newStore({ keyPrefix: prefix });
+    await a.putHold('h1', { payload: 'p', reservationIds: [] }, 60_000);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).claimHold('h1', 0)));
+    expect(results.filter((r) => r.state === 'claimed')).toHaveLength(1);
+  });
+
+  describe('when Redis cannot be reached', () => {
+    it('ping and reserve reject within 2 s instead of hanging', async () => {
+      const store = newStore({ url: 'redis://127.0.0.1:1' });
+      const ping = store.ping();
+      const reserve = store.reserve([request('r1', [counter('leads', 1, 10)])]);
+      await expect(ping).rejects.toBeInstanceOf(ServiceUnavailable);
+      await expect(reserve).rejects.toThrow(/Redis unavailable/);
+      expect(await timeToSettle(store.ping())).toBeLessThan(2_000);
+      expect(await timeToSettle(store.readCounters(['leads']))).toBeLessThan(2_000);
+      expect(await timeToSettle(store.claimHold('h1', 0))).toBeLessThan(2_000);
+    });
+
+    it('fails fast during an outage, does not replay what failed, and recovers by itself', async () => {
+      const proxy = await startProxy();
+      try {
+        const prefix = newPrefix();
+        const store = newStore({ url: `redis://127.0.0.1:${proxy.port}`, keyPrefix: prefix });
+        await store.reserve([request('before', [counter('leads', 1, 10)])]);
+
+        await proxy.stop();
+        const during = store.reserve([request('during', [counter('leads', 1, 10)])]);
+        await expect(during).rejects.toBeInstanceOf(ServiceUnavailable);
+        expect(await timeToSettle(store.reserve([request('during2', [counter('leads', 1, 10)])]))).toBeLessThan(1_500);
+        expect(await timeToSettle(store.ping())).toBeLessThan(1_500);
+
+        await proxy.start();
+        await expect
+          .poll(() => store.ping().then(() => true, () => false), { timeout: 5_000, interval: 100 })
+          .toBe(true);
+        // What the caller saw fail did not happen behind its back once Redis returned.
+        expect(await store.readCounters(['leads'])).toEqual([1]);
+        expect(await store.reserve([request('after', [counter('leads', 1, 10)])])).toEqual([{ id: 'after', ok: true }]);
+        expect(await store.readCounters(['leads'])).toEqual([2]);
+      } finally {
+        await proxy.stop();
+      }
+    });
+
+    it('a reserve that timed out is not run later when Redis comes back quickly', async () => {
+      const proxy = await startProxy();
+      try {
+        const store = newStore({ url: `redis://127.0.0.1:${proxy.port}`, commandTimeoutMs: 50 });
+        await expect.poll(() => store.ping().then(() => true, () => false), { timeout: 5_000, interval: 20 }).toBe(true);
+
+        await proxy.stop();
+        await expect(store.reserve([request('lost', [counter('leads', 1, 10)])])).rejects.toBeInstanceOf(ServiceUnavailable);
+        // Back before the client gives up on reconnecting: a queued command would be replayed now.
+        await proxy.start();
+        await expect.poll(() => store.ping().then(() => true, () => false), { timeout: 5_000, interval: 20 }).toBe(true);
+        await sleep(100);
+        expect(await store.readCounters(['leads'])).toEqual([0]);
+        expect(await store.release(['lost'])).toBe(0);
+      } finally {
+        await proxy.stop();
+      }
+    });
+
+    it('a closed store refuses further calls', async () => {
+      const store = newStore();
+      await store.ping();
+      await store.close();
+      await expect(store.ping()).rejects.toThrow(/closed/);
+    });
+  });
+});
+
+/** A TCP hop in front of the test Redis that can be cut and restored, to stage an outage. */
+async function startProxy(): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
+  const target = new URL(TEST_REDIS_URL);
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | null = null;
+  let port = 0;
+
+  const start = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const s = net.createServer((client) => {
+        const upstream = net.connect(Number(target.port || 6379), target.hostname);
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          socket.on('error', () => {});
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        port = (s.address() as net.AddressInfo).port;
+        server = s;
+        resolve();
+      });
+    });
+
+  const stop = async (): Promise<void> => {
+    const s = server;
+    server = null;
+    for (const socket of sockets) socket.destroy();
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  };
+
+  await start();
+  return {
+    get port() {
+      return port;
+    },
+    stop,
+    start,
+  };
+}

@@ -1,0 +1,316 @@
+// The rules every Store obeys. Run against each implementation (memory-store.test.ts,
+// redis-store.test.ts) so the embedded and the multi-node exchange give the same answers.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CounterSpec, ReservationRequest, Store } from '../../src/store/store.ts';
+
+const HOUR = 3_600;
+const T0 = 1_700_000_000_000;
+
+export function counter(key: string, amount: number, limit: number | null, ttlSeconds = HOUR): CounterSpec {
+  return { key, amount, limit, ttlSeconds };
+}
+
+export function request(id: string, counters: CounterSpec[], expiresAt = T0 + 60_000): ReservationRequest {
+  return { id, counters, expiresAt };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function describeStoreContract(name: string, makeStore: () => Store | Promise<Store>): void {
+  describe(`${name} store contract`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('counters', () => {
+      it('reads missing counters as 0, in the order asked', async () => {
+        await store.reserve([request('r1', [counter('b', 4, null)])]);
+        expect(await store.readCounters(['a', 'b', 'c'])).toEqual([0, 4, 0]);
+        expect(await store.readCounters([])).toEqual([]);
+      });
+    });
+
+    describe('reserve', () => {
+      it('succeeds within the limit and the counters rise', async () => {
+        const outcomes = await store.reserve([request('r1', [counter('leads', 1, 3), counter('spend', 1250, 5000)])]);
+        expect(outcomes).toEqual([{ id: 'r1', ok: true }]);
+        expect(await store.readCounters(['leads', 'spend'])).toEqual([1, 1250]);
+      });
+
+      it('fills a limit exactly', async () => {
+        expect(await store.reserve([request('r1', [counter('leads', 3, 3)])])).toEqual([{ id: 'r1', ok: true }]);
+        expect(await store.readCounters(['leads'])).toEqual([3]);
+      });
+
+      it('fails over the limit, naming the key, and adds nothing to any key', async () => {
+        await store.reserve([request('r1', [counter('leads', 2, 10), counter('spend', 4000, 5000)])]);
+        const outcomes = await store.reserve([
+          request('r2', [counter('leads', 1, 10), counter('spend', 1001, 5000), counter('other', 1, null)]),
+        ]);
+        expect(outcomes).toEqual([{ id: 'r2', ok: false, failedKey: 'spend' }]);
+        expect(await store.readCounters(['leads', 'spend', 'other'])).toEqual([2, 4000, 0]);
+      });
+
+      it('is all-or-nothing across the counters of one request', async () => {
+        // Fails on the first counter: the later ones, which would fit, are not touched.
+        const outcomes = await store.reserve([request('r1', [counter('a', 5, 4), counter('b', 1, 100), counter('c', 1, null)])]);
+        expect(outcomes).toEqual([{ id: 'r1', ok: false, failedKey: 'a' }]);
+        expect(await store.readCounters(['a', 'b', 'c'])).toEqual([0, 0, 0]);
+        // A failed request leaves nothing to release either.
+        expect(await store.release(['r1'])).toBe(0);
+      });
+
+      it('always fits a null limit', async () => {
+        const outcomes = await store.reserve([request('r1', [counter('tracked', 9_000_000_000, null)])]);
+        expect(outcomes).toEqual([{ id: 'r1', ok: true }]);
+        expect(await store.readCounters(['tracked'])).toEqual([9_000_000_000]);
+      });
+
+      it('a counter already over its limit fails even for amount 0', async () => {
+        await store.reserve([request('r1', [counter('a', 5, null)])]);
+        expect(await store.reserve([request('r2', [counter('b', 0, 10), counter('a', 0, 4)])])).toEqual([
+          { id: 'r2', ok: false, failedKey: 'a' },
+        ]);
+        expect(await store.readCounters(['a', 'b'])).toEqual([5, 0]);
+      });
+
+      it('counts a key listed twice in one request twice against its limit', async () => {
+        expect(await store.reserve([request('r1', [counter('a', 2, 3), counter('a', 2, 3)])])).toEqual([
+          { id: 'r1', ok: false, failedKey: 'a' },
+        ]);
+        expect(await store.reserve([request('r2', [counter('a', 1, 3), counter('a', 2, 3)])])).toEqual([{ id: 'r2', ok: true }]);
+        expect(await store.readCounters(['a'])).toEqual([3]);
+        expect(await store.release(['r2'])).toBe(1);
+        expect(await store.readCounters(['a'])).toEqual([0]);
+      });
+
+      it('processes a batch in order: a later request sees what an earlier one added', async () => {
+        const outcomes = await store.reserve([
+          request('first', [counter('leads', 2, 3)]),
+          request('second', [counter('leads', 2, 3)]),
+          request('third', [counter('leads', 1, 3), counter('spend', 100, null)]),
+        ]);
+        expect(outcomes).toEqual([
+          { id: 'first', ok: true },
+          { id: 'second', ok: false, failedKey: 'leads' },
+          { id: 'third', ok: true },
+        ]);
+        expect(await store.readCounters(['leads', 'spend'])).toEqual([3, 100]);
+      });
+
+      it('does not count twice an id that is already open', async () => {
+        await store.reserve([request('r1', [counter('a', 1, 10)])]);
+        expect(await store.reserve([request('r1', [counter('a', 1, 10)])])).toEqual([{ id: 'r1', ok: true }]);
+        expect(await store.readCounters(['a'])).toEqual([1]);
+      });
+
+      it('accepts a reservation with no counters, which can be released once', async () => {
+        expect(await store.reserve([request('empty', [])])).toEqual([{ id: 'empty', ok: true }]);
+        expect(await store.release(['empty', 'empty'])).toBe(1);
+      });
+
+      it('answers an empty batch with no outcomes', async () => {
+        expect(await store.reserve([])).toEqual([]);
+      });
+
+      it('refuses amounts and TTLs Redis could not apply, adding nothing', async () => {
+        await expect(store.reserve([request('r1', [counter('a', 1, 5), counter('b', 1.5, 5)])])).rejects.toThrow(/integer/);
+        await expect(store.reserve([request('r2', [counter('a', -1, 5)])])).rejects.toThrow(/non-negative/);
+        await expect(store.reserve([request('r3', [counter('a', 1, 5, 0)])])).rejects.toThrow(/ttlSeconds/);
+        expect(await store.readCounters(['a', 'b'])).toEqual([0, 0]);
+      });
+
+      it('lets exactly as many of 200 concurrent reservations through as the limit allows', async () => {
+        const outcomes = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => store.reserve([request(`c${i}`, [counter('cap', 1, 37)])])),
+        );
+        expect(outcomes.flat().filter((o) => o.ok)).toHaveLength(37);
+        expect(await store.readCounters(['cap'])).toEqual([37]);
+      });
+    });
+
+    describe('release and commit', () => {
+      it('release gives back exactly what was added, once', async () => {
+        await store.reserve([
+          request('a', [counter('leads', 2, 10), counter('spend', 500, null)]),
+          request('b', [counter('leads', 1, 10)]),
+        ]);
+        expect(await store.release(['a'])).toBe(1);
+        expect(await store.readCounters(['leads', 'spend'])).toEqual([1, 0]);
+        expect(await store.release(['a'])).toBe(0);
+        expect(await store.release(['a', 'unknown'])).toBe(0);
+        expect(await store.readCounters(['leads', 'spend'])).toEqual([1, 0]);
+        expect(await store.release(['b', 'b'])).toBe(1);
+        expect(await store.readCounters(['leads'])).toEqual([0]);
+        expect(await store.release([])).toBe(0);
+      });
+
+      it('commit keeps the counters and makes a later release a no-op', async () => {
+        await store.reserve([request('a', [counter('leads', 2, 10)])]);
+        await store.commit(['a']);
+        expect(await store.release(['a'])).toBe(0);
+        expect(await store.readCounters(['leads'])).toEqual([2]);
+        expect(await store.releaseExpired(T0 + 10 * 60_000, 10)).toEqual([]);
+        expect(await store.readCounters(['leads'])).toEqual([2]);
+      });
+
+      it('commit after release does not bring the amounts back', async () => {
+        await store.reserve([request('a', [counter('leads', 2, 10)])]);
+        expect(await store.release(['a'])).toBe(1);
+        await store.commit(['a', 'unknown']);
+        await store.commit([]);
+        expect(await store.readCounters(['leads'])).toEqual([0]);
+      });
+
+      it('a released or committed id can be reserved again as a new reservation', async () => {
+        await store.reserve([request('a', [counter('leads', 1, 10)])]);
+        await store.release(['a']);
+        expect(await store.reserve([request('a', [counter('leads', 3, 10)])])).toEqual([{ id: 'a', ok: true }]);
+        expect(await store.readCounters(['leads'])).toEqual([3]);
+      });
+    });
+
+    describe('releaseExpired', () => {
+      it('releases reservations past their expiry, and not before', async () => {
+        await store.reserve([
+          request('early', [counter('leads', 1, 10)], T0 + 1_000),
+          request('late', [counter('leads', 2, 10)], T0 + 5_000),
+          request('kept', [counter('leads', 4, 10)], T0 + 1_000),
+        ]);
+        await store.commit(['kept']);
+        expect(await store.releaseExpired(T0 + 999, 10)).toEqual([]);
+        expect(await store.readCounters(['leads'])).toEqual([7]);
+        expect(await store.releaseExpired(T0 + 1_000, 10)).toEqual(['early']);
+        expect(await store.readCounters(['leads'])).toEqual([6]);
+        expect(await store.releaseExpired(T0 + 4_999, 10)).toEqual([]);
+        expect(await store.releaseExpired(T0 + 9_000, 10)).toEqual(['late']);
+        expect(await store.readCounters(['leads'])).toEqual([4]);
+        expect(await store.releaseExpired(T0 + 9_000, 10)).toEqual([]);
+        expect(await store.release(['early', 'late'])).toBe(0);
+      });
+
+      it('releases at most limit per call, earliest expiry first', async () => {
+        await store.reserve([
+          request('c', [counter('n', 1, null)], T0 + 3),
+          request('a', [counter('n', 1, null)], T0 + 1),
+          request('b', [counter('n', 1, null)], T0 + 2),
+        ]);
+        expect(await store.releaseExpired(T0 + 10, 2)).toEqual(['a', 'b']);
+        expect(await store.releaseExpired(T0 + 10, 2)).toEqual(['c']);
+        expect(await store.readCounters(['n'])).toEqual([0]);
+      });
+    });
+
+    describe('holds', () => {
+      it('a hold is claimed exactly once among 20 concurrent claims', async () => {
+        await store.putHold('h1', { payload: '{"bid":12}', reservationIds: [] }, 60_000);
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.claimHold('h1', T0)));
+        const claimed = results.filter((r) => r.state === 'claimed');
+        expect(claimed).toEqual([{ state: 'claimed', hold: { payload: '{"bid":12}', reservationIds: [] } }]);
+        expect(results.filter((r) => r.state === 'already_claimed')).toHaveLength(19);
+        // Still readable as claimed afterwards, not missing.
+        expect(await store.claimHold('h1', T0)).toEqual({ state: 'already_claimed' });
+      });
+
+      it('claiming an unknown hold answers missing', async () => {
+        expect(await store.claimHold('nope', T0)).toEqual({ state: 'missing' });
+      });
+
+      it('a claim moves the expiry of its open reservations, and only those', async () => {
+        await store.reserve([
+          request('r1', [counter('leads', 1, 10)], T0 + 1_000),
+          request('r2', [counter('leads', 1, 10)], T0 + 1_000),
+          request('other', [counter('leads', 1, 10)], T0 + 1_000),
+        ]);
+        await store.commit(['r2']);
+        await store.putHold('h1', { payload: 'p', reservationIds: ['r1', 'r2', 'never-reserved'] }, 60_000);
+        expect(await store.claimHold('h1', T0 + 30_000)).toEqual({
+          state: 'claimed',
+          hold: { payload: 'p', reservationIds: ['r1', 'r2', 'never-reserved'] },
+        });
+        expect(await store.releaseExpired(T0 + 29_999, 10)).toEqual(['other']);
+        expect(await store.readCounters(['leads'])).toEqual([2]);
+        // The committed one was not brought back to life by the claim.
+        expect(await store.releaseExpired(T0 + 30_000, 10)).toEqual(['r1']);
+        expect(await store.readCounters(['leads'])).toEqual([1]);
+        expect(await store.release(['never-reserved'])).toBe(0);
+      });
+
+      it('a second claim does not move the expiry again', async () => {
+        await store.reserve([request('r1', [counter('leads', 1, 10)], T0 + 1_000)]);
+        await store.putHold('h1', { payload: 'p', reservationIds: ['r1'] }, 60_000);
+        await store.claimHold('h1', T0 + 5_000);
+        expect(await store.claimHold('h1', T0 + 50_000)).toEqual({ state: 'already_claimed' });
+        expect(await store.releaseExpired(T0 + 5_000, 10)).toEqual(['r1']);
+      });
+
+      it('a hold vanishes after its TTL', async () => {
+        await store.putHold('h1', { payload: 'p', reservationIds: [] }, 50);
+        await sleep(120);
+        expect(await store.claimHold('h1', T0)).toEqual({ state: 'missing' });
+      });
+
+      it('putting a hold again replaces it', async () => {
+        await store.putHold('h1', { payload: 'old', reservationIds: [] }, 60_000);
+        await store.putHold('h1', { payload: 'new', reservationIds: ['x'] }, 60_000);
+        expect(await store.claimHold('h1', T0)).toEqual({ state: 'claimed', hold: { payload: 'new', reservationIds: ['x'] } });
+      });
+    });
+
+    describe('locks', () => {
+      it('is exclusive until released with the right token', async () => {
+        const token = await store.acquireLock('job', 60_000);
+        expect(token).toEqual(expect.any(String));
+        expect(await store.acquireLock('job', 60_000)).toBeNull();
+        expect(await store.acquireLock('other-job', 60_000)).toEqual(expect.any(String));
+        await store.releaseLock('job', 'not-the-token');
+        expect(await store.acquireLock('job', 60_000)).toBeNull();
+        await store.releaseLock('job', token!);
+        const next = await store.acquireLock('job', 60_000);
+        expect(next).toEqual(expect.any(String));
+        expect(next).not.toBe(token);
+        // A stale holder releasing with its old token must not free the new holder's lock.
+        await store.releaseLock('job', token!);
+        expect(await store.acquireLock('job', 60_000)).toBeNull();
+      });
+
+      it('only one of many concurrent acquirers gets the lock', async () => {
+        const tokens = await Promise.all(Array.from({ length: 20 }, () => store.acquireLock('job', 60_000)));
+        expect(tokens.filter((t) => t !== null)).toHaveLength(1);
+      });
+
+      it('expires after its TTL', async () => {
+        expect(await store.acquireLock('job', 50)).not.toBeNull();
+        await sleep(120);
+        expect(await store.acquireLock('job', 60_000)).not.toBeNull();
+      });
+    });
+
+    describe('TTLs', () => {
+      it('counters expire after ttlSeconds, each reservation refreshes it, and release never revives them', async () => {
+        await store.reserve([request('r1', [counter('short', 1, null, 1), counter('long', 1, null, HOUR)])]);
+        await sleep(600);
+        await store.reserve([request('r2', [counter('short', 1, null, 1)])]);
+        await sleep(600);
+        // 1.2 s after the first reservation, but the second one restarted the second.
+        expect(await store.readCounters(['short', 'long'])).toEqual([2, 1]);
+        await sleep(700);
+        expect(await store.readCounters(['short', 'long'])).toEqual([0, 1]);
+        // Releasing what went into an expired counter must not recreate it as a negative number.
+        expect(await store.release(['r1', 'r2'])).toBe(2);
+        expect(await store.readCounters(['short', 'long'])).toEqual([0, 0]);
+        expect(await store.reserve([request('r3', [counter('short', 1, 1, 1)])])).toEqual([{ id: 'r3', ok: true }]);
+      });
+    });
+
+    it('ping answers', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
