@@ -42,7 +42,7 @@ export function settingsFrom(config: Config): ExchangeSettings {
 export async function openRuntime(config: Config, log: Logger): Promise<Runtime> {
   const database = config.DATABASE_URL ? openPostgres({ url: config.DATABASE_URL }) : await openPglite(config.DATA_DIR);
   await migrateToLatest(database.db);
-  const store: Store = config.REDIS_URL ? new RedisStore({ url: config.REDIS_URL }) : new MemoryStore();
+  const store: Store = config.REDIS_URL ? new RedisStore({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX }) : new MemoryStore();
   return buildRuntime({
     database,
     store,

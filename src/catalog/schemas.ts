@@ -455,27 +455,3 @@ export type BuyerCreate = z.infer<typeof buyerCreate>;
 export type BuyerPatch = z.infer<typeof buyerPatch>;
 export type CampaignCreate = z.infer<typeof campaignCreate>;
 export type CampaignPatch = z.infer<typeof campaignPatch>;
-
-/**
- * Zod issues as the problem body's `errors`: dotted paths ("filters.all.0.value"), one entry per
- * unknown key (at that key's path), "" for the body itself.
- */
-export function toFieldErrors(error: z.ZodError): FieldError[] {
-  const out: FieldError[] = [];
-  for (const issue of error.issues) {
-    const base = issue.path.map(String);
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: [...base, key].join('.'), message: issue.message });
-    } else {
-      out.push({ path: base.join('.'), message: issue.message });
-    }
-  }
-  return out;
-}
-
-/** Parses `input` or throws InvalidInput (400) listing every error. */
-export function parseBody<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input);
-  if (!result.success) throw new InvalidInput('The request body is invalid', toFieldErrors(result.error));
-  return result.data;
-}

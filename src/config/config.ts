@@ -20,6 +20,8 @@ export const configSchema = z.object({
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
   /** Redis connection string; absent means the single-process in-memory store. */
   REDIS_URL: optionalUrl(['redis', 'rediss']),
+  /** Namespace for every Redis key, so several exchanges (or tests) can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().max(64).default('leadex:'),
   DATA_DIR: z.string().default('./data'),
   /** Bearer token of the operator; when absent a random one is generated and logged at start. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -1,8 +1,10 @@
 // A vertical's field list is operator-defined at runtime, so its schema is built on first use
-// and cached on the vertical object itself: a PATCHed vertical is a new object and gets a new schema.
+// and cached per vertical object. The cache relies on verticals being replaced, never mutated in
+// place: a changed field list on the same object would keep being checked against the old schema.
 import { z } from 'zod';
 import type { Vertical, VerticalField } from '../catalog/types.ts';
 import type { FieldError } from '../errors/problems.ts';
+import { fieldErrors } from '../errors/zod-errors.ts';
 import { findPersonalData } from './pii.ts';
 
 export type DataResult = { ok: true; data: Record<string, unknown> } | { ok: false; errors: FieldError[] };
@@ -16,7 +18,7 @@ export function validateData(vertical: Vertical, data: unknown, pathPrefix = 'da
     schemas.set(vertical, schema);
   }
   const result = schema.safeParse(data);
-  const errors = result.success ? [] : zodIssuesToFieldErrors(result.error.issues, pathPrefix, vertical);
+  const errors = result.success ? [] : fieldErrors(result.error.issues, pathPrefix, `not a field of vertical ${vertical.key}`);
   // Checked even when fields are wrong or unknown: the affiliate should learn everything at once.
   if (isPlainObject(data)) errors.push(...findPersonalData(data, pathPrefix));
   return result.success && errors.length === 0 ? { ok: true, data: result.data } : { ok: false, errors };
@@ -48,28 +50,6 @@ function fieldSchema(field: VerticalField): z.ZodType {
     schema = schema.refine((value) => allowed.has(value), { message: `must be one of ${list}` });
   }
   return field.required ? schema : schema.optional();
-}
-
-/**
- * Turns zod issues into the exchange's FieldErrors, paths joined with '.' under `pathPrefix`.
- * With a vertical, an unknown key is named as not belonging to it.
- */
-export function zodIssuesToFieldErrors(issues: readonly z.core.$ZodIssue[], pathPrefix: string, vertical?: Vertical): FieldError[] {
-  const errors: FieldError[] = [];
-  for (const issue of issues) {
-    const path = joinPath(pathPrefix, issue.path.map(String));
-    if (issue.code === 'unrecognized_keys') {
-      const message = vertical ? `not a field of vertical ${vertical.key}` : 'is not an accepted field';
-      for (const key of issue.keys) errors.push({ path: joinPath(path, [key]), message });
-    } else {
-      errors.push({ path, message: issue.message });
-    }
-  }
-  return errors;
-}
-
-function joinPath(prefix: string, parts: string[]): string {
-  return (prefix === '' ? parts : [prefix, ...parts]).join('.');
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { Vertical } from '../catalog/types.ts';
 import { InvalidInput, type FieldError } from '../errors/problems.ts';
 import { contactHashes, normalizeEmail, normalizePhone, type ContactHashes } from './contact.ts';
-import { isPlainObject, validateData, zodIssuesToFieldErrors } from './data-schema.ts';
+import { fieldErrors } from '../errors/zod-errors.ts';
+import { isPlainObject, validateData } from './data-schema.ts';
 import { findPersonalData } from './pii.ts';
 
 export interface LeadContact {
@@ -139,7 +140,7 @@ function invalidInput(errors: FieldError[]): InvalidInput {
 function check<T>(schema: z.ZodType<T>, value: unknown, path: string, errors: FieldError[]): T | undefined {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  errors.push(...zodIssuesToFieldErrors(result.error.issues, path));
+  errors.push(...fieldErrors(result.error.issues, path, 'is not an accepted field'));
   return undefined;
 }
 

@@ -68,6 +68,7 @@ export class RedisStore implements Store {
       enableOfflineQueue: false,
       // Same reason for a command in flight when the connection dropped: Redis may have run it.
       autoResendUnfulfilledCommands: false,
+      // Also bounds a command written to a connection that died without a close being noticed.
       commandTimeout: this.#timeoutMs,
       maxRetriesPerRequest: 1,
       connectTimeout: Math.max(this.#timeoutMs, 5000),

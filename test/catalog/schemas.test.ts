@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
   affiliateCreate, affiliatePatch, buyerCreate, buyerPatch, campaignCreate, campaignPatch, filter, money,
-  parseBody, toFieldErrors, verticalCreate, verticalPatch,
+  verticalCreate, verticalPatch,
 } from '../../src/catalog/schemas.ts';
 import type { AffiliateCreate, BuyerCreate, CampaignCreate, VerticalCreate } from '../../src/catalog/schemas.ts';
 import type { Affiliate, Buyer, Campaign, Vertical } from '../../src/catalog/types.ts';
 import { InvalidInput } from '../../src/errors/problems.ts';
+import { fieldErrors, parseOrThrow } from '../../src/errors/zod-errors.ts';
 
 // Compile-time: a parsed create body becomes an entity without casts.
 const toVertical = (body: VerticalCreate): Vertical => body;
@@ -18,7 +19,7 @@ const toCampaign = (id: string, body: CampaignCreate): Campaign => ({ id, ...bod
 function errorsOf(schema: z.ZodType, body: unknown): Array<{ path: string; message: string }> {
   const result = schema.safeParse(body);
   if (result.success) throw new Error(`expected ${JSON.stringify(body)} to be refused`);
-  return toFieldErrors(result.error);
+  return fieldErrors(result.error.issues);
 }
 const pathsOf = (schema: z.ZodType, body: unknown) => errorsOf(schema, body).map((e) => e.path);
 
@@ -317,14 +318,14 @@ describe('campaignPatch', () => {
   });
 });
 
-describe('parseBody', () => {
+describe('parseOrThrow', () => {
   it('returns the parsed value', () => {
-    expect(parseBody(buyerCreate, { name: 'Acme' }).balance).toBe(0);
+    expect(parseOrThrow(buyerCreate, { name: 'Acme' }, 'Invalid buyer').balance).toBe(0);
   });
 
   it('throws InvalidInput listing every error', () => {
     try {
-      parseBody(buyerCreate, { balance: -1 });
+      parseOrThrow(buyerCreate, { balance: -1 }, 'Invalid buyer');
       throw new Error('expected a throw');
     } catch (error) {
       expect(error).toBeInstanceOf(InvalidInput);

@@ -62,7 +62,10 @@ export function campaignRoutes({ repository, catalog, store, clock }: AdminDeps)
     const patch = parseOrThrow(campaignPatch, (await readJson(c)).value, 'Invalid campaign');
     const current = await repository.getCampaign(c.req.param('id'));
     if (!current) throw new NotFound(`No campaign ${c.req.param('id')}`);
-    checkReferences(patch, patch.vertical ?? current.vertical);
+    // A patch is valid only if the campaign it produces is: e.g. bid pricing needs a ping_url.
+    const { id: _id, ...stored } = current;
+    const merged = parseOrThrow(campaignCreate, { ...stored, ...patch }, 'Invalid campaign');
+    checkReferences(merged, merged.vertical);
     const campaign = await repository.updateCampaign(current.id, patch);
     if (!campaign) throw new NotFound(`No campaign ${c.req.param('id')}`);
     await catalog.reload();
