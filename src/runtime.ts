@@ -8,7 +8,7 @@ import { Catalog } from './catalog/catalog.ts';
 import { systemClock, type Clock } from './clock/clock.ts';
 import type { Config } from './config/config.ts';
 import { CatalogRepository } from './db/catalog-repository.ts';
-import { openPglite, openPostgres, type Database } from './db/database.ts';
+import { openConfiguredDatabase, type Database } from './db/database.ts';
 import { LeadRepository } from './db/lead-repository.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { ExchangeSettings } from './exchange/types.ts';
@@ -40,7 +40,7 @@ export function settingsFrom(config: Config): ExchangeSettings {
 }
 
 export async function openRuntime(config: Config, log: Logger): Promise<Runtime> {
-  const database = config.DATABASE_URL ? openPostgres({ url: config.DATABASE_URL }) : await openPglite(config.DATA_DIR);
+  const database = await openConfiguredDatabase(config);
   await migrateToLatest(database.db);
   const store: Store = config.REDIS_URL ? new RedisStore({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX }) : new MemoryStore();
   return buildRuntime({

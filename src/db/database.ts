@@ -53,3 +53,9 @@ export async function openPglite(dataDir: string | null): Promise<Database> {
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
   return { db, kind: 'pglite', close: () => db.destroy() };
 }
+
+/** The database the configuration asks for: Postgres when DATABASE_URL is set, else embedded. */
+export async function openConfiguredDatabase(config: { DATABASE_URL?: string | undefined; DATA_DIR: string }): Promise<Database> {
+  if (config.DATABASE_URL) return openPostgres({ url: config.DATABASE_URL });
+  return openPglite(config.DATA_DIR === 'memory://' ? null : config.DATA_DIR);
+}

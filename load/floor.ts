@@ -1,0 +1,217 @@
+// The floor: the least an exchange can do for the same auction, to compare leadex against.
+// Hono on @hono/node-server; parse the lead, ping the same buyers with the same ping body over
+// undici (one keep-alive Pool per buyer origin, configured like leadex's), take the best bid,
+// post to it (next best on a rejection), answer. No validation, no Redis, no Postgres, no audit.
+//
+//   POST /v1/leads   direct post
+//   POST /v1/ping    fan out, rank, remember the bids in a Map under the ping id
+//   POST /v1/post    post to the remembered winner
+//
+// Child process: `node load/floor.ts` with FLOOR_BUYERS (JSON [{ pingUrl, postUrl }]) and
+// FLOOR_PORT (0: any) prints {"event":"ready","url":...}. FLOOR_SIGN=1 also HMAC-signs every
+// buyer request as leadex must (section 4); off by default, as the floor is the bare minimum.
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { Pool } from 'undici';
+
+interface Buyer {
+  campaignId: string;
+  pingPool: Pool;
+  pingPath: string;
+  postPool: Pool;
+  postPath: string;
+}
+
+interface Bid {
+  buyer: Buyer;
+  amount: number;
+  bidId: string | null;
+}
+
+interface Held {
+  bids: Bid[];
+  vertical: unknown;
+  data: unknown;
+  at: number;
+}
+
+const TIMEOUT_MS = Number(process.env.FLOOR_TIMEOUT_MS ?? 500);
+const SIGN = process.env.FLOOR_SIGN === '1';
+const SECRET = 'floor-signing-secret';
+const HOLD_MS = 30_000;
+const PAYOUT_SHARE = 0.8;
+
+const pools = new Map<string, Pool>();
+function poolFor(origin: string): Pool {
+  let pool = pools.get(origin);
+  if (!pool) {
+    // Same settings as leadex's HttpBuyerClient.
+    pool = new Pool(origin, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+    pools.set(origin, pool);
+  }
+  return pool;
+}
+
+const buyers: Buyer[] = (JSON.parse(process.env.FLOOR_BUYERS ?? '[]') as Array<{ pingUrl: string; postUrl: string }>).map((b, i) => {
+  const ping = new URL(b.pingUrl);
+  const post = new URL(b.postUrl);
+  return {
+    campaignId: `cp_floor_${i}`,
+    pingPool: poolFor(ping.origin),
+    pingPath: ping.pathname,
+    postPool: poolFor(post.origin),
+    postPath: post.pathname,
+  };
+});
+
+const id = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
+const sha256 = (value: unknown) => (typeof value === 'string' ? createHash('sha256').update(value).digest('hex') : undefined);
+
+function headersFor(raw: string, extra?: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...extra };
+  if (SIGN) {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    headers['x-leadex-timestamp'] = timestamp;
+    headers['x-leadex-signature'] = `v1=${createHmac('sha256', SECRET).update(`${timestamp}.${raw}`).digest('hex')}`;
+  }
+  return headers;
+}
+
+async function post(pool: Pool, path: string, raw: string, extra?: Record<string, string>): Promise<{ status: number; text: string } | null> {
+  try {
+    const response = await pool.request({
+      path,
+      method: 'POST',
+      headers: headersFor(raw, extra),
+      body: raw,
+      headersTimeout: TIMEOUT_MS,
+      bodyTimeout: TIMEOUT_MS,
+    });
+    const text = await response.body.text();
+    return { status: response.statusCode, text };
+  } catch {
+    return null;
+  }
+}
+
+/** Pings every buyer in parallel; the valid bids, best first. */
+async function collectBids(pingId: string, vertical: unknown, data: unknown, hashes: unknown): Promise<Bid[]> {
+  const answers = await Promise.all(
+    buyers.map(async (buyer): Promise<Bid | null> => {
+      const raw = JSON.stringify({
+        ping_id: pingId,
+        campaign_id: buyer.campaignId,
+        vertical,
+        mode: 'exclusive',
+        data,
+        contact_hashes: hashes,
+        tmax_ms: TIMEOUT_MS,
+      });
+      const answer = await post(buyer.pingPool, buyer.pingPath, raw);
+      if (answer === null || answer.status !== 200) return null;
+      try {
+        const parsed = JSON.parse(answer.text) as { bid?: unknown; bid_id?: unknown };
+        if (typeof parsed.bid !== 'number' || !(parsed.bid > 0)) return null;
+        return { buyer, amount: parsed.bid, bidId: typeof parsed.bid_id === 'string' ? parsed.bid_id : null };
+      } catch {
+        return null;
+      }
+    }),
+  );
+  const bids = answers.filter((b): b is Bid => b !== null);
+  bids.sort((a, b) => b.amount - a.amount);
+  return bids;
+}
+
+/** Posts to the best bid, then the next on a rejection; the sale or null. */
+async function sell(leadId: string, pingId: string, bids: Bid[], lead: Record<string, unknown>): Promise<Bid | null> {
+  for (const bid of bids) {
+    const raw = JSON.stringify({
+      lead_id: leadId,
+      ping_id: pingId,
+      bid_id: bid.bidId,
+      campaign_id: bid.buyer.campaignId,
+      price: bid.amount,
+      vertical: lead.vertical,
+      mode: 'exclusive',
+      data: lead.data,
+      contact: lead.contact,
+      consent: lead.consent,
+      source: lead.source,
+    });
+    const answer = await post(bid.buyer.postPool, bid.buyer.postPath, raw, { 'idempotency-key': id('sl') });
+    if (answer === null || answer.status !== 200) continue;
+    try {
+      if ((JSON.parse(answer.text) as { accepted?: unknown }).accepted === true) return bid;
+    } catch {
+      // not an answer: next bid
+    }
+  }
+  return null;
+}
+
+function answer(leadId: string, sale: Bid | null) {
+  return sale
+    ? { lead_id: leadId, status: 'sold', mode: 'exclusive', payout: Math.round(sale.amount * PAYOUT_SHARE * 100) / 100, buyers: 1, redirect_url: null }
+    : { lead_id: leadId, status: 'unsold', mode: null, payout: 0, buyers: 0, redirect_url: null };
+}
+
+const held = new Map<string, Held>();
+setInterval(() => {
+  const old = Date.now() - HOLD_MS;
+  for (const [key, value] of held) if (value.at < old) held.delete(key);
+}, 5000).unref();
+
+const app = new Hono();
+
+app.post('/v1/leads', async (c) => {
+  const lead = await c.req.json<Record<string, any>>();
+  const leadId = id('ld');
+  const pingId = id('pg');
+  const hashes = { email_sha256: sha256(lead.contact?.email), phone_sha256: sha256(lead.contact?.phone) };
+  const bids = await collectBids(pingId, lead.vertical, lead.data, hashes);
+  return c.json(answer(leadId, await sell(leadId, pingId, bids, lead)));
+});
+
+app.post('/v1/ping', async (c) => {
+  const ping = await c.req.json<Record<string, any>>();
+  const pingId = id('pg');
+  const bids = await collectBids(pingId, ping.vertical, ping.data, ping.contact_hashes ?? {});
+  if (bids.length === 0) return c.json({ ping_id: pingId, status: 'no_bid' });
+  held.set(pingId, { bids, vertical: ping.vertical, data: ping.data, at: Date.now() });
+  const best = bids[0]!;
+  return c.json({
+    ping_id: pingId,
+    status: 'bid',
+    payout: Math.round(best.amount * PAYOUT_SHARE * 100) / 100,
+    mode: 'exclusive',
+    expires_at: new Date(Date.now() + HOLD_MS).toISOString(),
+  });
+});
+
+app.post('/v1/post', async (c) => {
+  const body = await c.req.json<Record<string, any>>();
+  const pingId = String(body.ping_id);
+  const hold = held.get(pingId);
+  if (!hold) return c.json({ title: 'Not Found', status: 404 }, 404);
+  held.delete(pingId);
+  const leadId = id('ld');
+  const lead = { vertical: hold.vertical, data: hold.data, contact: body.contact, consent: body.consent, source: body.source };
+  return c.json(answer(leadId, await sell(leadId, pingId, hold.bids, lead)));
+});
+
+app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+const server = serve({ fetch: app.fetch, port: Number(process.env.FLOOR_PORT ?? 0), hostname: '127.0.0.1' }, (info: AddressInfo) => {
+  process.stdout.write(`${JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${info.port}`, buyers: buyers.length })}\n`);
+});
+
+const stop = () => {
+  server.close();
+  void Promise.all([...pools.values()].map((p) => p.close().catch(() => {}))).then(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

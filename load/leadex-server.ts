@@ -1,0 +1,214 @@
+// A real leadex for the bench: `node src/main.ts` in a child process on its own fresh Postgres
+// database and Redis key prefix, configured through the admin API with one vertical, one
+// affiliate, and one buyer + bid campaign per fleet buyer (each with a generous daily cap, so the
+// cap path runs on every auction without ever stopping one).
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { freePort, spawnNode, type Child } from './child.ts';
+import type { FleetBuyer } from './buyer-fleet.ts';
+
+export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export const VERTICAL = {
+  key: 'auto_insurance',
+  fields: [
+    { name: 'state', type: 'string', required: true },
+    { name: 'zip', type: 'string', required: true },
+    { name: 'age', type: 'integer', required: true },
+    { name: 'credit', type: 'string', enum: ['poor', 'fair', 'good', 'excellent'] },
+  ],
+};
+
+export interface LeadexOptions {
+  buyers: FleetBuyer[];
+  /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=load/results/prof']. */
+  nodeArgs?: string[];
+  /** Extra environment for the leadex process (e.g. EVENT_FLUSH_MS). */
+  env?: Record<string, string>;
+  /** Campaign ping timeout (default 500 ms, the campaign default). */
+  timeoutMs?: number;
+  label?: string;
+}
+
+export interface Leadex {
+  url: string;
+  pid: number;
+  apiKey: string;
+  database: string;
+  campaignIds: string[];
+  child: Child;
+  /** SIGTERM: leadex stops accepting, finishes in-flight auctions and flushes its audit log. */
+  stop(): Promise<number | null>;
+  /** Row counts in the bench database (call after stop() for a complete audit log). */
+  census(): Promise<Census>;
+  /** Drops the bench database and the Redis keys. */
+  drop(): Promise<void>;
+  /** pino records at warn level or worse that leadex printed. */
+  warnings(): Array<Record<string, any>>;
+}
+
+export interface Census {
+  events: Record<string, number>;
+  leads: Record<string, number>;
+  bids: number;
+  sales: number;
+  pings: number;
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(BENCH_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(BENCH_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
+  const suffix = randomBytes(4).toString('hex');
+  const database = `leadex_bench_${(options.label ?? 'run').replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${suffix}`;
+  const keyPrefix = `bench_${suffix}:`;
+  await adminQuery(`create database ${database}`);
+  let child: Child | undefined;
+  const drop = async () => {
+    await adminQuery(`drop database if exists ${database} with (force)`).catch((error: unknown) => {
+      process.stderr.write(`could not drop ${database}: ${String(error)}\n`);
+    });
+    await deleteRedisPrefix(keyPrefix).catch(() => {});
+  };
+
+  try {
+    const port = await freePort();
+    child = spawnNode({
+      script: 'src/main.ts',
+      cwd: ROOT,
+      nodeArgs: options.nodeArgs ?? [],
+      env: {
+        DATABASE_URL: databaseUrl(database),
+        REDIS_URL: BENCH_REDIS_URL,
+        REDIS_KEY_PREFIX: keyPrefix,
+        ADMIN_TOKEN,
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        ...options.env,
+      },
+      echo: process.env.BENCH_ECHO_LEADEX === '1' ? '[leadex]' : undefined,
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(url, child);
+
+    const admin = async (method: string, path: string, body?: unknown): Promise<any> => {
+      const response = await fetch(`${url}/v1/admin${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text}`);
+      return JSON.parse(text);
+    };
+
+    await admin('POST', '/verticals', VERTICAL);
+    const affiliate = (await admin('POST', '/affiliates', { name: 'Bench affiliate', payout: { type: 'revshare', percent: 80 } })) as { api_key: string };
+    const campaignIds: string[] = [];
+    for (const buyer of options.buyers) {
+      const created = (await admin('POST', '/buyers', { name: `Bench buyer ${buyer.index}`, balance: 1_000_000_000 })) as { id: string };
+      const campaign = (await admin('POST', '/campaigns', {
+        buyer_id: created.id,
+        name: `Bench campaign ${buyer.index}`,
+        vertical: VERTICAL.key,
+        mode: 'exclusive',
+        pricing: { type: 'bid', max_bid: 1000 },
+        ping_url: buyer.pingUrl,
+        post_url: buyer.postUrl,
+        timeout_ms: options.timeoutMs ?? 500,
+        caps: [{ period: 'day', leads: 10_000_000 }],
+      })) as { id: string };
+      campaignIds.push(campaign.id);
+    }
+
+    const started = child;
+    return {
+      url,
+      pid: started.pid,
+      apiKey: affiliate.api_key,
+      database,
+      campaignIds,
+      child: started,
+      stop: () => started.stop(30_000),
+      async census() {
+        const client = new pg.Client({ connectionString: databaseUrl(database) });
+        await client.connect();
+        try {
+          const events = await client.query<{ type: string; n: string }>('select type, count(*) as n from events group by type');
+          const leads = await client.query<{ status: string; n: string }>('select status, count(*) as n from leads group by status');
+          const one = async (sql: string) => Number((await client.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
+          return {
+            events: Object.fromEntries(events.rows.map((r) => [r.type, Number(r.n)])),
+            leads: Object.fromEntries(leads.rows.map((r) => [r.status, Number(r.n)])),
+            bids: await one('select count(*) as n from bids'),
+            sales: await one('select count(*) as n from sales'),
+            pings: await one('select count(*) as n from pings'),
+          };
+        } finally {
+          await client.end();
+        }
+      },
+      drop,
+      warnings: () => started.jsonLines.filter((line) => typeof line.level === 'number' && line.level >= 40),
+    };
+  } catch (error) {
+    await child?.stop(5000);
+    await drop();
+    throw error;
+  }
+}
+
+async function waitReady(url: string, child: Child, timeoutMs = 60_000): Promise<void> {
+  const giveUp = Date.now() + timeoutMs;
+  let exited = false;
+  void child.exited.then(() => {
+    exited = true;
+  });
+  let last = '';
+  while (Date.now() < giveUp) {
+    if (exited) throw new Error(`leadex exited during start:\n${child.tail.join('\n')}`);
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.ok) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`leadex not ready after ${timeoutMs} ms (${last}):\n${child.tail.join('\n')}`);
+}
