@@ -2,7 +2,7 @@
 // with plain Maps. Every method does all its work synchronously before its promise settles, which
 // is what makes each call atomic here the way one Lua script is atomic in Redis.
 import { randomBytes } from 'node:crypto';
-import type { ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
+import type { AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store, ValueWrite } from './store.ts';
 
 interface Counter {
   value: number;
@@ -13,6 +13,13 @@ interface OpenReservation {
   expiresAt: number;
   /** What this reservation added, per counter key, so release gives back exactly that. */
   added: Map<string, number>;
+  /** Pacer slots taken: key → interval, given back on release. */
+  paced: Map<string, number>;
+}
+
+interface StoredValue {
+  value: string;
+  expiresAt: number;
 }
 
 interface StoredHold {
@@ -39,6 +46,9 @@ export class MemoryStore implements Store {
   readonly #reservations = new Map<string, OpenReservation>();
   readonly #holds = new Map<string, StoredHold>();
   readonly #locks = new Map<string, Lock>();
+  /** Plain values; counters and pacers live in #counters, the same key space as in Redis. */
+  readonly #values = new Map<string, StoredValue>();
+  readonly #configListeners = new Set<() => void>();
   #lastPurge: number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -58,7 +68,7 @@ export class MemoryStore implements Store {
     for (const request of requests) {
       if (this.#reservations.has(request.id)) {
         // Already open under this id: a retried call must not count twice.
-        outcomes.push({ id: request.id, ok: true });
+        outcomes.push({ id: request.id, ok: true, values: request.counters.map((spec) => this.#counter(spec.key, now)?.value ?? 0) });
         continue;
       }
       const added = new Map<string, number>();
@@ -71,10 +81,13 @@ export class MemoryStore implements Store {
         }
         added.set(spec.key, after);
       }
+      const pacers = request.pacers ?? [];
+      if (failedKey === null) failedKey = pacers.find((pacer) => (this.#counter(pacer.key, now)?.value ?? 0) > now)?.key ?? null;
       if (failedKey !== null) {
         outcomes.push({ id: request.id, ok: false, failedKey });
         continue;
       }
+      const values: number[] = [];
       for (const spec of request.counters) {
         const counter = this.#counter(spec.key, now);
         const expiresAt = now + spec.ttlSeconds * 1000;
@@ -84,11 +97,61 @@ export class MemoryStore implements Store {
         } else {
           this.#counters.set(spec.key, { value: spec.amount, expiresAt });
         }
+        values.push(this.#counters.get(spec.key)!.value);
       }
-      this.#reservations.set(request.id, { expiresAt: request.expiresAt, added });
-      outcomes.push({ id: request.id, ok: true });
+      const paced = new Map<string, number>();
+      for (const pacer of pacers) {
+        const nextFree = Math.max(this.#counter(pacer.key, now)?.value ?? 0, now) + pacer.intervalMs;
+        this.#counters.set(pacer.key, { value: nextFree, expiresAt: now + pacer.ttlSeconds * 1000 });
+        paced.set(pacer.key, pacer.intervalMs);
+      }
+      this.#reservations.set(request.id, { expiresAt: request.expiresAt, added, paced });
+      outcomes.push({ id: request.id, ok: true, values });
     }
     return outcomes;
+  }
+
+  async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
+    const now = this.#tick();
+    const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
+    if (lockKeys.some((key) => (this.#locks.get(key)?.expiresAt ?? 0) > now)) return { locked: false };
+    const token = randomBytes(16).toString('hex');
+    for (const key of lockKeys) this.#locks.set(key, { token, expiresAt: now + ttl });
+    return { locked: true, token, values: readKeys.map((key) => this.#read(key, now)) };
+  }
+
+  async endAuction(lockKeys: string[], token: string, writes: ValueWrite[]): Promise<void> {
+    const now = this.#tick();
+    for (const write of writes) {
+      if (write.onlyIfAbsent && this.#read(write.key, now) !== null) continue;
+      this.#counters.delete(write.key);
+      this.#values.set(write.key, { value: write.value, expiresAt: now + write.ttlSeconds * 1000 });
+    }
+    for (const key of lockKeys) if (this.#locks.get(key)?.token === token) this.#locks.delete(key);
+  }
+
+  async announceConfigChange(): Promise<void> {
+    for (const listener of this.#configListeners) listener();
+  }
+
+  async onConfigChange(listener: () => void): Promise<() => Promise<void>> {
+    this.#configListeners.add(listener);
+    return async () => {
+      this.#configListeners.delete(listener);
+    };
+  }
+
+  /** One key space for counters and values, as in Redis. */
+  #read(key: string, now: number): string | null {
+    const counter = this.#counter(key, now);
+    if (counter) return String(counter.value);
+    const stored = this.#values.get(key);
+    if (!stored) return null;
+    if (stored.expiresAt <= now) {
+      this.#values.delete(key);
+      return null;
+    }
+    return stored.value;
   }
 
   async commit(ids: string[]): Promise<void> {
@@ -179,6 +242,10 @@ export class MemoryStore implements Store {
       const counter = this.#counter(key, now);
       if (counter) counter.value = Math.max(0, counter.value - amount);
     }
+    for (const [key, interval] of reservation.paced) {
+      const pacer = this.#counter(key, now);
+      if (pacer) pacer.value = Math.max(now, pacer.value - interval);
+    }
     return true;
   }
 
@@ -190,6 +257,7 @@ export class MemoryStore implements Store {
       for (const [key, counter] of this.#counters) if (counter.expiresAt <= now) this.#counters.delete(key);
       for (const [id, hold] of this.#holds) if (hold.expiresAt <= now) this.#holds.delete(id);
       for (const [key, lock] of this.#locks) if (lock.expiresAt <= now) this.#locks.delete(key);
+      for (const [key, stored] of this.#values) if (stored.expiresAt <= now) this.#values.delete(key);
     }
     return now;
   }

@@ -18,6 +18,10 @@
 // Decrements only counters that still exist: a counter that expired (its period ended) must not
 // come back as a negative number; and clamps at 0 in case the key was recreated since.
 const RELEASE_ONE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local function release_one(zset, record, id)
   if redis.call('ZREM', zset, id) == 0 then
     redis.call('DEL', record)
@@ -25,10 +29,17 @@ local function release_one(zset, record, id)
   end
   local fields = redis.call('HGETALL', record)
   for j = 1, #fields, 2 do
-    local key = fields[j]
-    if redis.call('EXISTS', key) == 1 then
-      local left = redis.call('DECRBY', key, fields[j + 1])
-      if left < 0 then redis.call('INCRBY', key, -left) end
+    local field = fields[j]
+    if string.sub(field, 1, 2) == 'p|' then
+      -- A pacer slot: move the next free instant back by one interval, never into the past.
+      local key = string.sub(field, 3)
+      local next_free = tonumber(redis.call('GET', key) or '0')
+      if next_free > 0 then
+        redis.call('SET', key, math.max(now_ms(), next_free - tonumber(fields[j + 1])), 'KEEPTTL')
+      end
+    elseif redis.call('EXISTS', field) == 1 then
+      local left = redis.call('DECRBY', field, fields[j + 1])
+      if left < 0 then redis.call('INCRBY', field, -left) end
     end
   end
   redis.call('DEL', record)
@@ -37,23 +48,31 @@ end
 `;
 
 /**
- * KEYS: [1] res:expiry, then per request: res:<id>, ctr:<key> for each of its counters.
- * ARGV: [1] request count, then per request: id, expiresAt, counter count, then per counter:
- *       amount, limit ('' = none), ttlSeconds.
- * Returns one integer per request: 0 = reserved, n > 0 = the n-th counter (1-based) did not fit.
+ * KEYS: [1] res:expiry, then per request: res:<id>, ctr:<key> for each of its counters, then
+ *       ctr:<key> for each of its pacers.
+ * ARGV: [1] request count, then per request: id, expiresAt, counter count, pacer count, then per
+ *       counter: amount, limit ('' = none), ttlSeconds; then per pacer: intervalMs, ttlSeconds.
+ * Returns per request: {0, counter values after...} = reserved, {n} with n > 0 = the n-th
+ * counter or pacer (counters first, 1-based) did not fit and nothing was added.
+ * Pacers run on Redis' own clock (TIME) so every node shares one pace.
  */
 export const RESERVE = `
 local zset = KEYS[1]
 local ki, ai = 2, 2
 local out = {}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for r = 1, tonumber(ARGV[1]) do
   local record = KEYS[ki]
-  local id, expires_at, n = ARGV[ai], ARGV[ai + 1], tonumber(ARGV[ai + 2])
+  local id, expires_at, n, m = ARGV[ai], ARGV[ai + 1], tonumber(ARGV[ai + 2]), tonumber(ARGV[ai + 3])
   ki = ki + 1
-  ai = ai + 3
+  ai = ai + 4
+  local pi, pa = ki + n, ai + 3 * n
   if redis.call('ZSCORE', zset, id) then
     -- Already open under this id: a retried call must not count twice.
-    out[r] = 0
+    local values = {0}
+    for c = 0, n - 1 do values[c + 2] = tonumber(redis.call('GET', KEYS[ki + c]) or '0') end
+    out[r] = values
   else
     -- The same key may appear twice in one request; each check must see the earlier amounts.
     local pending = {}
@@ -72,19 +91,36 @@ for r = 1, tonumber(ARGV[1]) do
       pending[key] = after
     end
     if failed == 0 then
+      for p = 0, m - 1 do
+        if tonumber(redis.call('GET', KEYS[pi + p]) or '0') > now then
+          failed = n + p + 1
+          break
+        end
+      end
+    end
+    if failed == 0 then
+      local values = {0}
       for c = 0, n - 1 do
         local key = KEYS[ki + c]
         local amount = ARGV[ai + 3 * c]
-        redis.call('INCRBY', key, amount)
+        values[c + 2] = redis.call('INCRBY', key, amount)
         redis.call('EXPIRE', key, ARGV[ai + 3 * c + 2])
         redis.call('HINCRBY', record, key, amount)
       end
+      for p = 0, m - 1 do
+        local key, interval = KEYS[pi + p], tonumber(ARGV[pa + 2 * p])
+        local next_free = math.max(tonumber(redis.call('GET', key) or '0'), now) + interval
+        redis.call('SET', key, next_free, 'EX', ARGV[pa + 2 * p + 1])
+        redis.call('HSET', record, 'p|' .. key, interval)
+      end
       redis.call('ZADD', zset, expires_at, id)
+      out[r] = values
+    else
+      out[r] = {failed}
     end
-    out[r] = failed
   end
-  ki = ki + n
-  ai = ai + 3 * n
+  ki = ki + n + m
+  ai = ai + 3 * n + 2 * m
 end
 return out
 `;
@@ -148,6 +184,46 @@ return {'claimed', hold[2], hold[3]}
 export const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
+/**
+ * KEYS: lock:<key> for each lock, then ctr:<key> for each value to read.
+ * ARGV: [1] lock count, [2] token, [3] lock ttl ms.
+ * Returns {1, values...} with every lock taken, or {0} with none taken (someone holds one).
+ */
+export const BEGIN_AUCTION = `
+local locks = tonumber(ARGV[1])
+for i = 1, locks do
+  if not redis.call('SET', KEYS[i], ARGV[2], 'PX', ARGV[3], 'NX') then
+    for j = 1, i - 1 do redis.call('DEL', KEYS[j]) end
+    return {0}
+  end
+end
+local out = {1}
+for i = locks + 1, #KEYS do
+  out[#out + 1] = redis.call('GET', KEYS[i])
+end
+return out
+`;
+
+/**
+ * KEYS: lock:<key> for each lock, then ctr:<key> for each write.
+ * ARGV: [1] lock count, [2] token, then per write: value, ttlSeconds, onlyIfAbsent ('1'|'0').
+ */
+export const END_AUCTION = `
+local locks = tonumber(ARGV[1])
+for i = locks + 1, #KEYS do
+  local a = 3 + (i - locks - 1) * 3
+  if ARGV[a + 2] == '1' then
+    redis.call('SET', KEYS[i], ARGV[a], 'EX', ARGV[a + 1], 'NX')
+  else
+    redis.call('SET', KEYS[i], ARGV[a], 'EX', ARGV[a + 1])
+  end
+end
+for i = 1, locks do
+  if redis.call('GET', KEYS[i]) == ARGV[2] then redis.call('DEL', KEYS[i]) end
 end
 return 0
 `;

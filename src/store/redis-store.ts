@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
-import { CLAIM_HOLD, COMMIT, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE } from './redis-scripts.ts';
-import type { ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
+import { BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE } from './redis-scripts.ts';
+import type { AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store, ValueWrite } from './store.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -26,7 +26,9 @@ type Arg = string | number;
 
 // defineCommand adds these at runtime; ioredis cannot type them.
 interface ScriptCommands {
-  leadexReserve(numKeys: number, ...args: Arg[]): Promise<number[]>;
+  leadexReserve(numKeys: number, ...args: Arg[]): Promise<number[][]>;
+  leadexBeginAuction(numKeys: number, ...args: Arg[]): Promise<Array<number | string | null>>;
+  leadexEndAuction(numKeys: number, ...args: Arg[]): Promise<number>;
   leadexRelease(numKeys: number, ...args: Arg[]): Promise<number>;
   leadexReleaseExpired(numKeys: number, ...args: Arg[]): Promise<string[]>;
   leadexCommit(numKeys: number, ...args: Arg[]): Promise<number>;
@@ -53,6 +55,10 @@ export class RedisStore implements Store {
   #readyPending = false;
   #lastError: unknown = null;
   #closed = false;
+  readonly #url: string;
+  readonly #channel: string;
+  #subscriber: Redis | null = null;
+  readonly #configListeners = new Set<() => void>();
 
   constructor(options: RedisStoreOptions) {
     this.#keyPrefix = options.keyPrefix ?? '';
@@ -94,6 +100,10 @@ export class RedisStore implements Store {
     this.#client.defineCommand('leadexPutHold', { lua: PUT_HOLD });
     this.#client.defineCommand('leadexClaimHold', { lua: CLAIM_HOLD });
     this.#client.defineCommand('leadexReleaseLock', { lua: RELEASE_LOCK });
+    this.#client.defineCommand('leadexBeginAuction', { lua: BEGIN_AUCTION });
+    this.#client.defineCommand('leadexEndAuction', { lua: END_AUCTION });
+    this.#url = options.url;
+    this.#channel = `${this.#keyPrefix}config-changed`;
     this.#scripts = this.#client as unknown as ScriptCommands;
   }
 
@@ -109,21 +119,67 @@ export class RedisStore implements Store {
     const keys: string[] = [EXPIRY_KEY];
     const args: Arg[] = [requests.length];
     for (const request of requests) {
+      const pacers = request.pacers ?? [];
       keys.push(recordKey(request.id));
-      args.push(request.id, request.expiresAt, request.counters.length);
+      args.push(request.id, request.expiresAt, request.counters.length, pacers.length);
       for (const spec of request.counters) {
         keys.push(counterKey(spec.key));
         args.push(spec.amount, spec.limit === null ? '' : spec.limit, spec.ttlSeconds);
       }
+      for (const pacer of pacers) {
+        keys.push(counterKey(pacer.key));
+        args.push(pacer.intervalMs, pacer.ttlSeconds);
+      }
     }
     const results = await this.#call(() => this.#scripts.leadexReserve(keys.length, ...keys, ...args));
     return requests.map((request, i): ReservationOutcome => {
-      const failed = results[i] ?? 0;
-      if (failed === 0) return { id: request.id, ok: true };
-      const spec = request.counters[failed - 1];
-      if (!spec) throw new Error(`reserve script answered counter ${failed} for ${request.id}, which has ${request.counters.length}`);
-      return { id: request.id, ok: false, failedKey: spec.key };
+      const [failed = 0, ...values] = results[i] ?? [];
+      if (failed === 0) return { id: request.id, ok: true, values: values.map(Number) };
+      const failedKey = [...request.counters, ...(request.pacers ?? [])][failed - 1]?.key;
+      if (!failedKey) throw new Error(`reserve script answered item ${failed} for ${request.id}`);
+      return { id: request.id, ok: false, failedKey };
     });
+  }
+
+  async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
+    const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
+    const token = randomBytes(16).toString('hex');
+    const keys = [...lockKeys.map(lockKey), ...readKeys.map(counterKey)];
+    const [locked, ...values] = await this.#call(() => this.#scripts.leadexBeginAuction(keys.length, ...keys, lockKeys.length, token, ttl));
+    if (locked !== 1) return { locked: false };
+    // Lua drops trailing nils from a table: missing trailing values come back short.
+    return { locked: true, token, values: readKeys.map((_key, i) => (values[i] === undefined || values[i] === null ? null : String(values[i]))) };
+  }
+
+  async endAuction(lockKeys: string[], token: string, writes: ValueWrite[]): Promise<void> {
+    if (lockKeys.length === 0 && writes.length === 0) return;
+    const keys = [...lockKeys.map(lockKey), ...writes.map((w) => counterKey(w.key))];
+    const args: Arg[] = [lockKeys.length, token];
+    for (const write of writes) args.push(write.value, write.ttlSeconds, write.onlyIfAbsent ? '1' : '0');
+    await this.#call(() => this.#scripts.leadexEndAuction(keys.length, ...keys, ...args));
+  }
+
+  async announceConfigChange(): Promise<void> {
+    await this.#call(() => this.#client.publish(this.#channel, String(Date.now())));
+  }
+
+  async onConfigChange(listener: () => void): Promise<() => Promise<void>> {
+    this.#configListeners.add(listener);
+    if (!this.#subscriber) {
+      // A subscribed connection can do nothing else, hence its own; it resubscribes by itself
+      // after a reconnect (ioredis autoResubscribe).
+      const subscriber = new Redis(this.#url, { lazyConnect: true, retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000) });
+      subscriber.on('error', () => {});
+      subscriber.on('message', (channel: string) => {
+        if (channel === this.#channel) for (const l of this.#configListeners) l();
+      });
+      this.#subscriber = subscriber;
+      await subscriber.connect().catch(() => {});
+      await subscriber.subscribe(this.#channel).catch(() => {});
+    }
+    return async () => {
+      this.#configListeners.delete(listener);
+    };
   }
 
   async commit(ids: string[]): Promise<void> {
@@ -183,6 +239,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#subscriber?.disconnect();
     if (this.#client.status === 'ready') {
       await this.#client.quit().catch(() => this.#client.disconnect());
     } else {

@@ -12,17 +12,44 @@ export interface CounterSpec {
   ttlSeconds: number;
 }
 
+/**
+ * A smooth rate limit (GCRA with no burst): one unit every `intervalMs`, judged on the store's
+ * own clock (Redis TIME), so many nodes share one pace. The key holds the next free instant.
+ */
+export interface PacerSpec {
+  key: string;
+  intervalMs: number;
+  ttlSeconds: number;
+}
+
 export interface ReservationRequest {
   /** Caller-chosen unique id. */
   id: string;
   counters: CounterSpec[];
+  /** Taken together with the counters, all or nothing; a release gives the slot back. */
+  pacers?: PacerSpec[];
   /** Absolute epoch milliseconds after which the sweeper releases it if neither committed nor released. */
   expiresAt: number;
 }
 
 export type ReservationOutcome =
-  | { id: string; ok: true }
+  /** `values`: each counter after this reservation, in request order (for threshold alerts). */
+  | { id: string; ok: true; values: number[] }
+  /** `failedKey`: the counter or pacer that did not fit. */
   | { id: string; ok: false; failedKey: string };
+
+/** A plain value written when an auction ends (who bought whom, when an affiliate sent whom). */
+export interface ValueWrite {
+  key: string;
+  value: string;
+  ttlSeconds: number;
+  /** Keep an existing value (and its TTL) instead of overwriting it. */
+  onlyIfAbsent?: boolean;
+}
+
+export type AuctionStartResult =
+  | { locked: true; token: string; values: Array<string | null> }
+  | { locked: false };
 
 export interface HoldRecord {
   /** Opaque payload (JSON) for the caller. */
@@ -41,6 +68,16 @@ export interface Store {
 
   /** Current values of integer counters, missing keys read as 0. One round trip. */
   readCounters(keys: string[]): Promise<number[]>;
+
+  /**
+   * Starts an auction in one round trip: takes every lock in `lockKeys` (all or none; the
+   * consumer locks that keep two nodes from auctioning one consumer at once) and, when they are
+   * taken, reads `readKeys` (counters and values share one key space).
+   */
+  beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult>;
+
+  /** Ends an auction in one round trip: writes `writes`, then releases the locks `token` holds. */
+  endAuction(lockKeys: string[], token: string, writes: ValueWrite[]): Promise<void>;
 
   /**
    * Reserve each request all-or-nothing (every counter fits its limit, or nothing is added),
@@ -69,6 +106,13 @@ export interface Store {
   /** A lease-style lock: returns a token when acquired, null when someone else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<string | null>;
   releaseLock(key: string, token: string): Promise<void>;
+
+  /**
+   * Configuration changed on some node: every node's listener runs (within about a second).
+   * The in-process store has one node, so it just calls its own listeners.
+   */
+  announceConfigChange(): Promise<void>;
+  onConfigChange(listener: () => void): Promise<() => Promise<void>>;
 
   /** Throws when the backing service cannot be reached. */
   ping(): Promise<void>;

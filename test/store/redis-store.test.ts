@@ -94,7 +94,7 @@ describe('RedisStore', () => {
     await a.acquireLock('job', 60_000);
 
     expect(await b.readCounters(['leads'])).toEqual([0]);
-    expect(await b.reserve([request('r1', [counter('leads', 3, 3)], 1)])).toEqual([{ id: 'r1', ok: true }]);
+    expect(await b.reserve([request('r1', [counter('leads', 3, 3)], 1)])).toEqual([{ id: 'r1', ok: true, values: expect.any(Array) }]);
     expect(await b.claimHold('h1', 0)).toEqual({ state: 'missing' });
     expect(await b.acquireLock('job', 60_000)).not.toBeNull();
 
@@ -161,7 +161,7 @@ describe('RedisStore', () => {
           .toBe(true);
         // What the caller saw fail did not happen behind its back once Redis returned.
         expect(await store.readCounters(['leads'])).toEqual([1]);
-        expect(await store.reserve([request('after', [counter('leads', 1, 10)])])).toEqual([{ id: 'after', ok: true }]);
+        expect(await store.reserve([request('after', [counter('leads', 1, 10)])])).toEqual([{ id: 'after', ok: true, values: expect.any(Array) }]);
         expect(await store.readCounters(['leads'])).toEqual([2]);
       } finally {
         await proxy.stop();

@@ -39,12 +39,12 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
     describe('reserve', () => {
       it('succeeds within the limit and the counters rise', async () => {
         const outcomes = await store.reserve([request('r1', [counter('leads', 1, 3), counter('spend', 1250, 5000)])]);
-        expect(outcomes).toEqual([{ id: 'r1', ok: true }]);
+        expect(outcomes).toEqual([{ id: 'r1', ok: true, values: expect.any(Array) }]);
         expect(await store.readCounters(['leads', 'spend'])).toEqual([1, 1250]);
       });
 
       it('fills a limit exactly', async () => {
-        expect(await store.reserve([request('r1', [counter('leads', 3, 3)])])).toEqual([{ id: 'r1', ok: true }]);
+        expect(await store.reserve([request('r1', [counter('leads', 3, 3)])])).toEqual([{ id: 'r1', ok: true, values: expect.any(Array) }]);
         expect(await store.readCounters(['leads'])).toEqual([3]);
       });
 
@@ -68,7 +68,7 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
 
       it('always fits a null limit', async () => {
         const outcomes = await store.reserve([request('r1', [counter('tracked', 9_000_000_000, null)])]);
-        expect(outcomes).toEqual([{ id: 'r1', ok: true }]);
+        expect(outcomes).toEqual([{ id: 'r1', ok: true, values: expect.any(Array) }]);
         expect(await store.readCounters(['tracked'])).toEqual([9_000_000_000]);
       });
 
@@ -84,7 +84,7 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         expect(await store.reserve([request('r1', [counter('a', 2, 3), counter('a', 2, 3)])])).toEqual([
           { id: 'r1', ok: false, failedKey: 'a' },
         ]);
-        expect(await store.reserve([request('r2', [counter('a', 1, 3), counter('a', 2, 3)])])).toEqual([{ id: 'r2', ok: true }]);
+        expect(await store.reserve([request('r2', [counter('a', 1, 3), counter('a', 2, 3)])])).toEqual([{ id: 'r2', ok: true, values: expect.any(Array) }]);
         expect(await store.readCounters(['a'])).toEqual([3]);
         expect(await store.release(['r2'])).toBe(1);
         expect(await store.readCounters(['a'])).toEqual([0]);
@@ -97,21 +97,21 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
           request('third', [counter('leads', 1, 3), counter('spend', 100, null)]),
         ]);
         expect(outcomes).toEqual([
-          { id: 'first', ok: true },
+          { id: 'first', ok: true, values: expect.any(Array) },
           { id: 'second', ok: false, failedKey: 'leads' },
-          { id: 'third', ok: true },
+          { id: 'third', ok: true, values: expect.any(Array) },
         ]);
         expect(await store.readCounters(['leads', 'spend'])).toEqual([3, 100]);
       });
 
       it('does not count twice an id that is already open', async () => {
         await store.reserve([request('r1', [counter('a', 1, 10)])]);
-        expect(await store.reserve([request('r1', [counter('a', 1, 10)])])).toEqual([{ id: 'r1', ok: true }]);
+        expect(await store.reserve([request('r1', [counter('a', 1, 10)])])).toEqual([{ id: 'r1', ok: true, values: expect.any(Array) }]);
         expect(await store.readCounters(['a'])).toEqual([1]);
       });
 
       it('accepts a reservation with no counters, which can be released once', async () => {
-        expect(await store.reserve([request('empty', [])])).toEqual([{ id: 'empty', ok: true }]);
+        expect(await store.reserve([request('empty', [])])).toEqual([{ id: 'empty', ok: true, values: expect.any(Array) }]);
         expect(await store.release(['empty', 'empty'])).toBe(1);
       });
 
@@ -171,7 +171,7 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
       it('a released or committed id can be reserved again as a new reservation', async () => {
         await store.reserve([request('a', [counter('leads', 1, 10)])]);
         await store.release(['a']);
-        expect(await store.reserve([request('a', [counter('leads', 3, 10)])])).toEqual([{ id: 'a', ok: true }]);
+        expect(await store.reserve([request('a', [counter('leads', 3, 10)])])).toEqual([{ id: 'a', ok: true, values: expect.any(Array) }]);
         expect(await store.readCounters(['leads'])).toEqual([3]);
       });
     });
@@ -305,7 +305,96 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         // Releasing what went into an expired counter must not recreate it as a negative number.
         expect(await store.release(['r1', 'r2'])).toBe(2);
         expect(await store.readCounters(['short', 'long'])).toEqual([0, 0]);
-        expect(await store.reserve([request('r3', [counter('short', 1, 1, 1)])])).toEqual([{ id: 'r3', ok: true }]);
+        expect(await store.reserve([request('r3', [counter('short', 1, 1, 1)])])).toEqual([{ id: 'r3', ok: true, values: expect.any(Array) }]);
+      });
+    });
+
+    describe('counter values after reserving', () => {
+      it('come back in request order, for threshold alerts', async () => {
+        await store.reserve([request('r0', [counter('leads', 7, 10)])]);
+        expect(await store.reserve([request('r1', [counter('leads', 1, 10), counter('spend', 250, null)])])).toEqual([
+          { id: 'r1', ok: true, values: [8, 250] },
+        ]);
+      });
+    });
+
+    describe('pacers', () => {
+      const pacer = (key: string, intervalMs: number) => ({ key, intervalMs, ttlSeconds: 60 });
+
+      it('admit one reservation per interval and refuse the next until the interval passes', async () => {
+        const paced = (id: string) => ({ ...request(id, [counter('leads', 1, null)]), pacers: [pacer('pace:c1', 300)] });
+        expect((await store.reserve([paced('a')]))[0]).toMatchObject({ ok: true });
+        expect(await store.reserve([paced('b')])).toEqual([{ id: 'b', ok: false, failedKey: 'pace:c1' }]);
+        expect(await store.readCounters(['leads'])).toEqual([1]);
+        await sleep(350);
+        expect((await store.reserve([paced('c')]))[0]).toMatchObject({ ok: true });
+      });
+
+      it('are all or nothing with the counters', async () => {
+        const over = { ...request('over', [counter('capped', 1, 0)]), pacers: [pacer('pace:c2', 10_000)] };
+        expect(await store.reserve([over])).toEqual([{ id: 'over', ok: false, failedKey: 'capped' }]);
+        const fits = { ...request('fits', [counter('capped', 0, 0)]), pacers: [pacer('pace:c2', 10_000)] };
+        expect((await store.reserve([fits]))[0]).toMatchObject({ ok: true });
+      });
+
+      it('give their slot back on release', async () => {
+        const paced = (id: string) => ({ ...request(id, []), pacers: [pacer('pace:c3', 60_000)] });
+        expect((await store.reserve([paced('a')]))[0]).toMatchObject({ ok: true });
+        expect((await store.reserve([paced('b')]))[0]).toMatchObject({ ok: false });
+        await store.release(['a']);
+        expect((await store.reserve([paced('c')]))[0]).toMatchObject({ ok: true });
+      });
+    });
+
+    describe('auctions', () => {
+      it('take every consumer lock or none, and read values in the same call', async () => {
+        await store.reserve([request('r1', [counter('cap:x', 3, null)])]);
+        const first = await store.beginAuction(['consumer:a', 'consumer:b'], 5_000, ['cap:x', 'bought:y']);
+        expect(first).toEqual({ locked: true, token: expect.any(String), values: ['3', null] });
+        expect(await store.beginAuction(['consumer:b', 'consumer:c'], 5_000, [])).toEqual({ locked: false });
+        // consumer:c was not left taken by the refused call.
+        const third = await store.beginAuction(['consumer:c'], 5_000, []);
+        expect(third.locked).toBe(true);
+        if (!first.locked) throw new Error('unreachable');
+        await store.endAuction(['consumer:a', 'consumer:b'], first.token, [{ key: 'bought:y', value: 'by_1', ttlSeconds: 60 }]);
+        const again = await store.beginAuction(['consumer:a'], 5_000, ['bought:y']);
+        expect(again).toMatchObject({ locked: true, values: ['by_1'] });
+      });
+
+      it('end with writes that may keep an existing value', async () => {
+        const start = await store.beginAuction([], 5_000, []);
+        if (!start.locked) throw new Error('expected no locks to be needed');
+        await store.endAuction([], start.token, [{ key: 'sent:z', value: '100', ttlSeconds: 60 }]);
+        await store.endAuction([], start.token, [{ key: 'sent:z', value: '200', ttlSeconds: 60, onlyIfAbsent: true }]);
+        expect((await store.beginAuction([], 5_000, ['sent:z', 'never'])) ).toMatchObject({ values: ['100', null] });
+      });
+
+      it('release a lock only for the token that holds it', async () => {
+        const held = await store.beginAuction(['consumer:q'], 5_000, []);
+        await store.endAuction(['consumer:q'], 'not-the-token', []);
+        expect((await store.beginAuction(['consumer:q'], 5_000, [])).locked).toBe(false);
+        if (!held.locked) throw new Error('unreachable');
+        await store.endAuction(['consumer:q'], held.token, []);
+        expect((await store.beginAuction(['consumer:q'], 5_000, [])).locked).toBe(true);
+      });
+
+      it('50 concurrent auctions of one consumer: exactly one holds the lock', async () => {
+        const starts = await Promise.all(Array.from({ length: 50 }, () => store.beginAuction(['consumer:hot'], 5_000, [])));
+        expect(starts.filter((s) => s.locked)).toHaveLength(1);
+      });
+    });
+
+    describe('configuration changes', () => {
+      it('reach the listeners', async () => {
+        let heard = 0;
+        const stop = await store.onConfigChange(() => heard++);
+        await store.announceConfigChange();
+        for (let i = 0; i < 50 && heard === 0; i++) await sleep(20);
+        expect(heard).toBe(1);
+        await stop();
+        await store.announceConfigChange();
+        await sleep(100);
+        expect(heard).toBe(1);
       });
     });
 
