@@ -73,8 +73,11 @@ export interface BuyerCounts {
 }
 
 export interface FleetCounts {
+  /** Requests to the plain paths (/ping, /post): leadex's. */
   perBuyer: BuyerCounts[];
   total: BuyerCounts;
+  /** Requests with a query string (/ping?floor): the floor's, kept apart for the audit check. */
+  tagged: BuyerCounts;
 }
 
 /** Parses "fixed:50", "uniform:10-80", "lognormal:20,0.6" (median ms, sigma[, max ms]). */
@@ -173,7 +176,11 @@ async function runChild(): Promise<void> {
   const firstIndex = config.firstIndex ?? 0;
   const random = prng(config.seed ?? Math.floor(Math.random() * 2 ** 32));
   const counts: BuyerCounts[] = Array.from({ length: config.buyers }, zeroCounts);
+  const tagged: BuyerCounts[] = Array.from({ length: config.buyers }, zeroCounts);
   const rejectedBody = Buffer.from('{"accepted":false,"reason":"duplicate"}');
+  // The ping ids each buyer received on its plain path (leadex's), for the exact audit check.
+  const received: string[][] = Array.from({ length: config.buyers }, () => []);
+  const PING_ID = /"ping_id":"([^"]+)"/;
   let serial = 0;
 
   const send = (res: ServerResponse, status: number, body: Buffer | null) => {
@@ -192,14 +199,22 @@ async function runChild(): Promise<void> {
   };
 
   const handler = (index: number) => (req: IncomingMessage, res: ServerResponse) => {
-    const c = counts[index]!;
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    const c = query < 0 ? counts[index]! : tagged[index]!;
     req.on('error', () => {});
     res.on('error', () => {});
-    // The body is read (and dropped) before answering so keep-alive stays clean.
-    req.resume();
+    // The body is read before answering so keep-alive stays clean; only leadex's pings are kept
+    // (for their ping ids), everything else is dropped as it arrives.
+    const keep = query < 0 && path === '/ping';
+    let body = '';
+    if (keep) req.on('data', (chunk: Buffer) => (body += chunk.toString('latin1')));
+    else req.resume();
     req.once('end', () => {
-      if (req.method === 'POST' && req.url === '/ping') {
+      if (req.method === 'POST' && path === '/ping') {
         c.pings++;
+        if (keep) received[index]!.push(PING_ID.exec(body)?.[1] ?? '?');
         const delay = drawLatency(behaviour.latency, random);
         if (random() < behaviour.noBidRate) {
           c.noBids++;
@@ -209,7 +224,7 @@ async function runChild(): Promise<void> {
           const body = Buffer.from(`{"bid":${drawBid(behaviour.bid, random)},"bid_id":"b${++serial}"}`);
           later(delay, () => send(res, 200, body));
         }
-      } else if (req.method === 'POST' && req.url === '/post') {
+      } else if (req.method === 'POST' && path === '/post') {
         c.posts++;
         const delay = drawLatency(behaviour.postLatency, random);
         if (random() < behaviour.postRejectRate) {
@@ -253,9 +268,16 @@ async function runChild(): Promise<void> {
         const body = Buffer.from(JSON.stringify(value));
         send(res, 200, body);
       };
-      if (req.method === 'GET' && req.url === '/counts') return reply({ perBuyer: counts, total: sumCounts(counts) } satisfies FleetCounts);
+      if (req.method === 'GET' && req.url === '/counts') {
+        return reply({ perBuyer: counts, total: sumCounts(counts), tagged: sumCounts(tagged) } satisfies FleetCounts);
+      }
+      if (req.method === 'GET' && req.url === '/pings') return reply(received);
       if (req.method === 'POST' && req.url === '/reset') {
-        for (let i = 0; i < counts.length; i++) counts[i] = zeroCounts();
+        for (let i = 0; i < counts.length; i++) {
+          counts[i] = zeroCounts();
+          tagged[i] = zeroCounts();
+          received[i] = [];
+        }
         return reply({ ok: true });
       }
       if (req.method === 'POST' && req.url === '/config') {
@@ -286,6 +308,8 @@ export interface Fleet {
   /** Process ids of the fleet (one per fleet process). */
   pids: number[];
   counts(): Promise<FleetCounts>;
+  /** Per buyer (fleet index), the ping ids received on the plain path since the last reset. */
+  pingIds(): Promise<string[][]>;
   reset(): Promise<void>;
   configure(change: Partial<FleetBehaviour>): Promise<void>;
   stop(): Promise<void>;
@@ -325,7 +349,11 @@ export async function startFleet(config: Partial<FleetConfig> & { buyers: number
     async counts() {
       const parts = (await Promise.all(children.map((c) => call(c.control, 'GET', '/counts')))) as FleetCounts[];
       const perBuyer = parts.flatMap((p) => p.perBuyer);
-      return { perBuyer, total: sumCounts(perBuyer) };
+      return { perBuyer, total: sumCounts(perBuyer), tagged: sumCounts(parts.map((p) => p.tagged)) };
+    },
+    async pingIds() {
+      const parts = (await Promise.all(children.map((c) => call(c.control, 'GET', '/pings')))) as string[][][];
+      return parts.flat();
     },
     async reset() {
       await Promise.all(children.map((c) => call(c.control, 'POST', '/reset')));

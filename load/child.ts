@@ -10,6 +10,8 @@ export interface Child {
   readonly tail: string[];
   /** Resolves with the first stdout JSON line whose `event` is the given one. */
   waitFor(event: string, timeoutMs?: number): Promise<Record<string, any>>;
+  /** Resolves with the first match of `pattern` in a stderr line (e.g. the inspector URL). */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** Every stdout line that parsed as JSON, e.g. pino log records. */
   readonly jsonLines: Array<Record<string, any>>;
   readonly exited: Promise<number | null>;
@@ -64,8 +66,10 @@ export function spawnNode(options: SpawnOptions): Child {
       waiters.delete(record.event);
     }
   });
+  const stderrWatchers = new Set<(line: string) => void>();
   createInterface({ input: child.stderr! }).on('line', (line) => {
     remember(line);
+    for (const watch of stderrWatchers) watch(line);
     if (options.echo !== undefined) process.stderr.write(`${options.echo} ${line}\n`);
   });
 
@@ -100,6 +104,24 @@ export function spawnNode(options: SpawnOptions): Child {
           resolve(line);
         });
         waiters.set(event, list);
+      });
+    },
+    waitForStderr(pattern, timeoutMs = 30_000) {
+      const already = tail.map((line) => pattern.exec(line)).find((m) => m !== null);
+      if (already) return Promise.resolve(already);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          stderrWatchers.delete(watch);
+          reject(new Error(`no ${pattern} on stderr of ${describe()}`));
+        }, timeoutMs);
+        const watch = (line: string) => {
+          const match = pattern.exec(line);
+          if (!match) return;
+          clearTimeout(timer);
+          stderrWatchers.delete(watch);
+          resolve(match);
+        };
+        stderrWatchers.add(watch);
       });
     },
     async stop(graceMs = 10_000) {

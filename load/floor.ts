@@ -60,9 +60,9 @@ const buyers: Buyer[] = (JSON.parse(process.env.FLOOR_BUYERS ?? '[]') as Array<{
   return {
     campaignId: `cp_floor_${i}`,
     pingPool: poolFor(ping.origin),
-    pingPath: ping.pathname,
+    pingPath: ping.pathname + ping.search,
     postPool: poolFor(post.origin),
-    postPath: post.pathname,
+    postPath: post.pathname + post.search,
   };
 });
 

@@ -12,7 +12,8 @@ import type { FleetBuyer } from './buyer-fleet.ts';
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The leadex checkout to run: this one, or another (e.g. a `git worktree` of another commit). */
+const ROOT = process.env.BENCH_LEADEX_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
 
 export const VERTICAL = {
   key: 'auto_insurance',
@@ -46,6 +47,11 @@ export interface Leadex {
   stop(): Promise<number | null>;
   /** Row counts in the bench database (call after stop() for a complete audit log). */
   census(): Promise<Census>;
+  /**
+   * "<ping id> <campaign id>" of every campaign.pinged event, the ping id found through any
+   * table that maps the event's lead to its ping (bids, pings, leads).
+   */
+  pingedKeys(): Promise<Set<string>>;
   /** Drops the bench database and the Redis keys. */
   drop(): Promise<void>;
   /** pino records at warn level or worse that leadex printed. */
@@ -54,6 +60,8 @@ export interface Leadex {
 
 export interface Census {
   events: Record<string, number>;
+  /** campaign.pinged events by "outcome/reason" (e.g. "bid", "no_bid/timeout"). */
+  pinged: Record<string, number>;
   leads: Record<string, number>;
   bids: number;
   sales: number;
@@ -170,14 +178,41 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
         try {
           const events = await client.query<{ type: string; n: string }>('select type, count(*) as n from events group by type');
           const leads = await client.query<{ status: string; n: string }>('select status, count(*) as n from leads group by status');
+          const pinged = await client.query<{ k: string; n: string }>(
+            `select coalesce(detail->>'outcome', '?') || coalesce('/' || (detail->>'reason'), '') as k, count(*) as n
+               from events where type = 'campaign.pinged' group by 1`,
+          );
           const one = async (sql: string) => Number((await client.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
           return {
             events: Object.fromEntries(events.rows.map((r) => [r.type, Number(r.n)])),
+            pinged: Object.fromEntries(pinged.rows.map((r) => [r.k, Number(r.n)])),
             leads: Object.fromEntries(leads.rows.map((r) => [r.status, Number(r.n)])),
             bids: await one('select count(*) as n from bids'),
             sales: await one('select count(*) as n from sales'),
             pings: await one('select count(*) as n from pings'),
           };
+        } finally {
+          await client.end();
+        }
+      },
+      async pingedKeys() {
+        const client = new pg.Client({ connectionString: databaseUrl(database) });
+        await client.connect();
+        try {
+          const maps: string[] = [];
+          const has = async (table: string, column: string) =>
+            (await client.query(`select 1 from information_schema.columns where table_name = $1 and column_name = $2`, [table, column])).rowCount! > 0;
+          if (await has('bids', 'ping_id')) maps.push('select lead_id, ping_id from bids');
+          if (await has('pings', 'lead_id')) maps.push('select lead_id, id as ping_id from pings');
+          if (await has('leads', 'ping_id')) maps.push('select id as lead_id, ping_id from leads where ping_id is not null');
+          if (maps.length === 0) return new Set();
+          const rows = await client.query<{ k: string }>(
+            `with map as (select distinct lead_id, ping_id from (${maps.join(' union all ')}) m)
+             select map.ping_id || ' ' || e.campaign_id as k
+               from events e join map on map.lead_id = e.lead_id
+              where e.type = 'campaign.pinged'`,
+          );
+          return new Set(rows.rows.map((r) => r.k));
         } finally {
           await client.end();
         }

@@ -1,10 +1,12 @@
 // The server process: config from the environment, real dependencies, graceful shutdown.
 import { randomBytes } from 'node:crypto';
 import { serve } from '@hono/node-server';
-import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config/config.ts';
+import { createLogger } from './log/logger.ts';
+import { longestAnswerMs } from './exchange/recording.ts';
 import { openRuntime } from './runtime.ts';
+import { shutDown } from './shutdown.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -17,7 +19,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = pino({ level: config.LOG_LEVEL });
+  const log = createLogger({ level: config.LOG_LEVEL });
   const adminToken = config.ADMIN_TOKEN ?? `dev_${randomBytes(18).toString('base64url')}`;
   if (!config.ADMIN_TOKEN) log.warn({ admin_token: adminToken }, 'ADMIN_TOKEN is not set: generated one for this run');
 
@@ -34,12 +36,22 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    // Stop accepting, let in-flight auctions finish (bounded by their own deadlines), then flush.
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await runtime.close();
-    log.info('stopped');
-    process.exit(0);
+    log.info({ signal, in_flight: app.inFlight.count }, 'shutting down');
+    try {
+      // In-flight auctions are bounded by their own deadlines; a little more for the answer.
+      const { drained } = await shutDown({
+        server,
+        inFlight: app.inFlight,
+        close: () => runtime.close(),
+        log,
+        drainTimeoutMs: longestAnswerMs(runtime.deps.settings) + 1000,
+      });
+      log.info({ drained }, 'stopped');
+      process.exit(0);
+    } catch (error) {
+      log.fatal({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { AppDeps } from './app.ts';
 import { BatchAuditWriter } from './audit/batch-writer.ts';
+import { BreakerBuyerClient } from './buyers/breaker-buyer-client.ts';
 import { HttpBuyerClient } from './buyers/http-buyer-client.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { systemClock, type Clock } from './clock/clock.ts';
@@ -10,12 +11,21 @@ import type { Config } from './config/config.ts';
 import { CatalogRepository } from './db/catalog-repository.ts';
 import { openConfiguredDatabase, type Database } from './db/database.ts';
 import { LeadRepository } from './db/lead-repository.ts';
+import { LedgerRepository } from './db/ledger-repository.ts';
+import { ReturnRepository } from './db/return-repository.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { ExchangeSettings } from './exchange/types.ts';
+import { configuredRateLimit, type RateLimit } from './http/rate-limit.ts';
+import type { PiiCipher } from './pii/cipher.ts';
+import { openPiiCipher, processPiiCipher } from './pii/keyring.ts';
+import { HealthMonitor } from './health/health-monitor.ts';
+import { DEFAULT_RETURN_SETTINGS, type ReturnSettings } from './returns/types.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { RedisStore } from './store/redis-store.ts';
+import { ReservationCommitter } from './store/reservation-committer.ts';
 import { startReservationSweeper } from './store/reservation-sweeper.ts';
 import type { Store } from './store/store.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
 
 export interface Runtime {
   deps: Omit<AppDeps, 'adminToken'>;
@@ -28,11 +38,20 @@ export interface RuntimeParts {
   store: Store;
   log: Logger;
   settings: ExchangeSettings;
+  /** Safety net for a missed change notice; default 30 s. */
+  catalogRefreshMs?: number;
+  /** Process metrics (CPU, memory, event loop) only for the real server, not per test app. */
+  metrics?: Metrics;
   clock?: Clock;
   random?: () => number;
   eventFlushMs?: number;
   eventBatchSize?: number;
   sweepIntervalMs?: number;
+  returnSettings?: ReturnSettings;
+  /** Seals leads' personal data; absent: a random key shared by this process only (tests). */
+  pii?: PiiCipher;
+  /** Default per-affiliate rate on the lead endpoints; absent or null: only affiliates' own limits. */
+  affiliateRateLimit?: RateLimit | null;
 }
 
 export function settingsFrom(config: Config): ExchangeSettings {
@@ -40,10 +59,12 @@ export function settingsFrom(config: Config): ExchangeSettings {
 }
 
 export async function openRuntime(config: Config, log: Logger): Promise<Runtime> {
+  // Before the database: a key problem must stop the start, not surface on the first lead.
+  const pii = openPiiCipher(config, log);
   const database = await openConfiguredDatabase(config);
   await migrateToLatest(database.db);
   const store: Store = config.REDIS_URL ? new RedisStore({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX }) : new MemoryStore();
-  return buildRuntime({
+  const runtime = await buildRuntime({
     database,
     store,
     log,
@@ -51,7 +72,14 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     eventFlushMs: config.EVENT_FLUSH_MS,
     eventBatchSize: config.EVENT_BATCH_SIZE,
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+    metrics: createMetrics({ processMetrics: true }),
+    returnSettings: { windowDays: config.RETURN_WINDOW_DAYS },
+    pii,
+    affiliateRateLimit: configuredRateLimit(config),
   });
+  const sealed = await runtime.deps.leads.sealLegacyRows();
+  if (sealed > 0) log.info({ leads: sealed }, 'encrypted the personal data of leads stored before encryption at rest');
+  return runtime;
 }
 
 export async function buildRuntime(parts: RuntimeParts): Promise<Runtime> {
@@ -60,14 +88,39 @@ export async function buildRuntime(parts: RuntimeParts): Promise<Runtime> {
   const repository = new CatalogRepository(database.db);
   const catalog = new Catalog(repository);
   await catalog.reload();
-  const leads = new LeadRepository(database.db);
+  // Admin changes made on any node reach this one over the store (Redis pub/sub) within a second;
+  // the periodic reload covers a notice lost while the store was unreachable.
+  catalog.announce = () => store.announceConfigChange();
+  const reloadQuietly = () => void catalog.reload().catch((error: unknown) => log.warn({ err: error }, 'configuration reload failed'));
+  const stopListening = await store.onConfigChange(reloadQuietly);
+  const periodicReload = setInterval(reloadQuietly, parts.catalogRefreshMs ?? 30_000);
+  periodicReload.unref();
+  const leads = new LeadRepository(database.db, parts.pii ?? processPiiCipher());
   const audit = new BatchAuditWriter(database.db, {
     flushIntervalMs: parts.eventFlushMs ?? 50,
     batchSize: parts.eventBatchSize ?? 500,
     onError: (error) => log.warn({ err: error }, 'audit log write failed; will retry'),
   });
-  const buyers = new HttpBuyerClient({ now: () => clock.now() });
-  const dropUnusedPools = catalog.onChange(() => void buyers.retain(catalog.origins()));
+  const buyers = new BreakerBuyerClient(new HttpBuyerClient({ now: () => clock.now() }), { now: () => clock.now() });
+  // Deleted or reconfigured campaigns give back their breakers, and unused origins their pools.
+  const dropUnused = catalog.onChange(() => {
+    buyers.prune((id) => catalog.campaign(id));
+    void buyers.retain(catalog.origins());
+  });
+  const probes = [
+    { name: 'postgres', check: () => leads.ping() },
+    { name: store.kind, check: () => store.ping() },
+  ];
+  // Probing twice a second bounds how long an outage goes unnoticed (and a recovery unused).
+  const health = new HealthMonitor(probes, {
+    intervalMs: 500,
+    timeoutMs: 1000,
+    onChange: (name, up, error) =>
+      up ? log.info({ dependency: name }, 'dependency is back: accepting leads') : log.error({ dependency: name, err: error }, 'dependency is down: refusing leads'),
+  }).start();
+  const commits = new ReservationCommitter(store, {
+    onError: (error, ids) => log.warn({ err: error, reservations: ids.length }, 'committing cap reservations failed; will retry'),
+  });
   const sweeper = startReservationSweeper(store, {
     intervalMs: parts.sweepIntervalMs ?? 1000,
     now: () => clock.now(),
@@ -83,19 +136,29 @@ export async function buildRuntime(parts: RuntimeParts): Promise<Runtime> {
       leads,
       store,
       buyers,
+      breakers: buyers,
+      excludeBeforePing: (campaign) => (buyers.blocked(campaign) === null ? null : 'breaker_open'),
       audit,
       clock,
       random: parts.random ?? Math.random,
       log,
       settings: parts.settings,
-      probes: [
-        { name: 'postgres', check: () => leads.ping() },
-        { name: store.kind, check: () => store.ping() },
-      ],
+      affiliateRateLimit: parts.affiliateRateLimit ?? null,
+      returnRepository: new ReturnRepository(database.db),
+      ledger: new LedgerRepository(database.db),
+      returnSettings: parts.returnSettings ?? DEFAULT_RETURN_SETTINGS,
+      availability: health,
+      commits,
+      probes,
+      metrics: parts.metrics ?? createMetrics(),
     },
     close: async () => {
-      dropUnusedPools();
+      clearInterval(periodicReload);
+      await stopListening();
+      dropUnused();
+      await health.stop();
       await sweeper.stop();
+      if (!(await commits.drain(2000))) log.error({ reservations: commits.pending }, 'cap reservations of recorded sales left uncommitted at shutdown');
       await audit.close().catch((error: unknown) => log.error({ err: error }, 'audit log could not be flushed at shutdown'));
       await buyers.close();
       await store.close();

@@ -38,7 +38,7 @@ function start(env: Record<string, string>): { child: ChildProcess; output: () =
 }
 
 async function waitReady(base: string): Promise<void> {
-  const giveUp = Date.now() + 30_000;
+  const giveUp = Date.now() + 60_000;
   for (;;) {
     try {
       const response = await fetch(`${base}/readyz`);
@@ -46,7 +46,7 @@ async function waitReady(base: string): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (Date.now() > giveUp) throw new Error('leadex did not become ready within 30 s');
+    if (Date.now() > giveUp) throw new Error('leadex did not become ready within 60 s');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -77,7 +77,8 @@ describe('npm start', () => {
       const campaign = await fetch(`${base}/v1/admin/campaigns`, json(ADMIN, { buyer_id: account.id, name: 'C', vertical: 'auto_insurance', mode: 'exclusive', pricing: { type: 'bid' }, ping_url: buyer.pingUrl, post_url: buyer.postUrl }));
       expect(campaign.status).toBe(201);
 
-      const sold = await bodyOf(fetch(`${base}/v1/leads`, json(affiliate.api_key, sampleLead())));
+      const sent = sampleLead();
+      const sold = await bodyOf(fetch(`${base}/v1/leads`, json(affiliate.api_key, sent)));
       expect(sold).toMatchObject({ status: 'sold', payout: 5 });
 
       first.child.kill('SIGTERM');
@@ -88,6 +89,10 @@ describe('npm start', () => {
       const second = start({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN });
       await waitReady(base);
       const lead = await bodyOf(fetch(`${base}/v1/admin/leads/${sold.lead_id}`, { headers: { authorization: `Bearer ${ADMIN}` } }));
+      // Encrypted at rest with the development key kept under DATA_DIR: still readable after the restart.
+      const revealed = await bodyOf(fetch(`${base}/v1/admin/leads/${sold.lead_id}?reveal=contact`, { headers: { authorization: `Bearer ${ADMIN}` } }));
+      expect(revealed.lead.contact.email).toBe(sent.contact.email);
+      expect(first.output()).toContain('PII_KEYS is not set');
       expect(lead.lead.status).toBe('sold');
       expect((await bodyOf(fetch(`${base}/v1/leads`, json(affiliate.api_key, sampleLead())))).status).toBe('sold');
       second.child.kill('SIGTERM');
@@ -95,12 +100,12 @@ describe('npm start', () => {
     } finally {
       await buyer.close();
     }
-  }, 90_000);
+  }, 180_000);
 
   it('refuses a bad configuration, naming the variable', async () => {
-    const bad = start({ PORT: 'eighty', AUCTION_TMAX_MS: '-5', DATABASE_URL: 'mysql://nope', ADMIN_TOKEN: 'short' });
+    const bad = start({ PORT: 'eighty', AUCTION_TMAX_MS: '-5', DATABASE_URL: 'mysql://nope', ADMIN_TOKEN: 'short', PII_KEYS: `k1:${Buffer.alloc(16).toString('base64')}` });
     expect(await bad.exited).toBe(2);
-    for (const name of ['PORT', 'AUCTION_TMAX_MS', 'DATABASE_URL', 'ADMIN_TOKEN']) expect(bad.output()).toContain(name);
+    for (const name of ['PORT', 'AUCTION_TMAX_MS', 'DATABASE_URL', 'ADMIN_TOKEN', 'PII_KEYS']) expect(bad.output()).toContain(name);
     expect(bad.output()).not.toMatch(/\n\s+at /);
   });
 });

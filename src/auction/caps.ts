@@ -53,3 +53,30 @@ export function capReservation(counters: CapCounter[], priceCents: number): Coun
     ttlSeconds: counter.ttlSeconds,
   }));
 }
+
+export interface CapAlert {
+  counter: CapCounter;
+  /** Percent of the cap reached: 80 (soft) or 100 (hard). */
+  level: 80 | 100;
+  used: number;
+}
+
+const ALERT_LEVELS = [80, 100] as const;
+
+/**
+ * The alerts a sale raises: a cap crossing 80 % or reaching 100 % with this very sale. `values`
+ * are the counters right after the sale's reservation, so only the sale that crossed alerts.
+ */
+export function capAlerts(counters: CapCounter[], values: number[], priceCents: number): CapAlert[] {
+  const alerts: CapAlert[] = [];
+  counters.forEach((counter, i) => {
+    const after = values[i];
+    if (after === undefined) return;
+    const before = after - (counter.measure === 'leads' ? 1 : priceCents);
+    for (const level of ALERT_LEVELS) {
+      const threshold = (counter.limit * level) / 100;
+      if (before < threshold && after >= threshold) alerts.push({ counter, level, used: after });
+    }
+  });
+  return alerts;
+}

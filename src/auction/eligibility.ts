@@ -9,7 +9,12 @@ export type ExclusionReason =
   | 'buyer_unknown'
   | 'filter_mismatch'
   | 'outside_schedule'
-  | 'cap_reached';
+  | 'cap_reached'
+  | 'paced'
+  | 'insufficient_budget'
+  | 'already_bought'
+  | 'consumer_exclusive'
+  | 'breaker_open';
 
 /** The checks that need nothing but the campaign, its buyer, the lead's data and the time. */
 export function staticExclusion(

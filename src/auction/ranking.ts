@@ -19,9 +19,9 @@ export interface RankedBid {
 /** Uniform in [0, 1). */
 export type Random = () => number;
 
-export interface WinnerChoice {
+export interface WinnerChoice<B extends RankedBid = RankedBid> {
   mode: SaleMode;
-  winners: RankedBid[];
+  winners: B[];
   /** Cents: the sum of the winners' amounts. */
   total: number;
 }
@@ -35,7 +35,7 @@ export interface WinnerChoice {
  * `random` is called exactly once per bid, in input order, so a seeded source reproduces the
  * same ranking. The input array is not modified.
  */
-export function rankBids(bids: RankedBid[], random: Random): RankedBid[] {
+export function rankBids<B extends RankedBid>(bids: B[], random: Random): B[] {
   const decorated = bids.map((bid) => {
     const weighted = bid.weight > 0;
     const u = random();
@@ -64,11 +64,11 @@ export function rankBids(bids: RankedBid[], random: Random): RankedBid[] {
  * lead) or by bid key (a single campaign whose reservation failed while its buyer's other
  * campaigns may still bid).
  */
-export function chooseWinners(
-  ranked: RankedBid[],
+export function chooseWinners<B extends RankedBid>(
+  ranked: B[],
   maxShared: number,
   exclude?: { buyerIds?: Set<string>; keys?: Set<string> },
-): WinnerChoice | null {
+): WinnerChoice<B> | null {
   const candidates = ranked.filter(
     (bid) => !exclude?.buyerIds?.has(bid.buyerId) && !exclude?.keys?.has(bid.key),
   );
@@ -89,18 +89,18 @@ export function chooseWinners(
  * not in `excludeBuyerIds`. Pass every buyer already holding or already refused a slot, so no
  * buyer gets the lead twice. `excludeKeys` additionally skips individual bids.
  */
-export function nextSharedWinners(
-  ranked: RankedBid[],
+export function nextSharedWinners<B extends RankedBid>(
+  ranked: B[],
   slots: number,
   excludeBuyerIds: Set<string>,
   excludeKeys?: Set<string>,
-): RankedBid[] {
+): B[] {
   const candidates = excludeKeys === undefined ? ranked : ranked.filter((bid) => !excludeKeys.has(bid.key));
   return takeShared(candidates, Math.max(0, Math.floor(slots)), excludeBuyerIds);
 }
 
-function takeShared(ranked: RankedBid[], limit: number, excludeBuyerIds: Set<string>): RankedBid[] {
-  const taken: RankedBid[] = [];
+function takeShared<B extends RankedBid>(ranked: B[], limit: number, excludeBuyerIds: Set<string>): B[] {
+  const taken: B[] = [];
   const buyers = new Set<string>();
   for (const bid of ranked) {
     if (taken.length >= limit) break;

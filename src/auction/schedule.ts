@@ -129,3 +129,10 @@ function parseClock(text: unknown, allowEndOfDay: boolean): number | null {
 function isoDate(year: number, month: number, day: number): string {
   return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
+
+/** The instant the local day (in `timezone`) containing nowMs began. */
+export function startOfLocalDay(timezone: string, nowMs: number): number {
+  const parts = localParts(timezone, nowMs);
+  const intoDay = ((parts.hour * 60 + parts.minute) * 60 + new Date(nowMs).getUTCSeconds()) * 1000 + (nowMs % 1000);
+  return nowMs - intoDay;
+}

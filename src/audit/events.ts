@@ -22,7 +22,11 @@ export type EventType =
   | 'sale.recorded'
   | 'lead.sold'
   | 'lead.unsold'
-  | 'lead.rejected';
+  | 'lead.rejected'
+  | 'cap.alert'
+  | 'return.requested'
+  | 'return.approved'
+  | 'return.denied';
 
 export interface AuditEvent {
   lead_id: string;

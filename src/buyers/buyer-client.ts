@@ -33,13 +33,14 @@ export type NoBidReason =
   | 'invalid_body'    // not JSON, or not the section 4.1 shape
   | 'too_large'       // body over 64 KiB
   | 'redirect'        // 3xx: redirects are never followed
-  | 'network';        // connection refused, reset, DNS...
+  | 'network'         // connection refused, reset, DNS...
+  | 'breaker_open';   // not sent: the endpoint's circuit breaker is open
 
 export type PingOutcome =
   | { kind: 'bid'; amount: number; bidId: string | null; latencyMs: number; status: number }
   | { kind: 'no_bid'; reason: NoBidReason; detail?: string; latencyMs: number; status?: number };
 
-export type PostFailureReason = 'timeout' | 'http_status' | 'invalid_body' | 'too_large' | 'redirect' | 'network';
+export type PostFailureReason = 'timeout' | 'http_status' | 'invalid_body' | 'too_large' | 'redirect' | 'network' | 'breaker_open';
 
 export type PostOutcome =
   | { kind: 'accepted'; buyerLeadId: string | null; redirectUrl: string | null; latencyMs: number; attempts: number }
@@ -51,7 +52,8 @@ export interface BuyerClient {
   ping(campaign: CampaignWithSecret, body: PingBody, deadline: number): Promise<PingOutcome>;
   /**
    * Never throws. Retries timeouts, network errors and 5xx with the same Idempotency-Key and
-   * backoff while `deadline` (absolute epoch ms) allows; a rejection is final.
+   * backoff while `deadline` (absolute epoch ms) and the campaign's `post_timeout_ms` allow; a
+   * rejection is final.
    */
   post(campaign: CampaignWithSecret, body: PostBody, idempotencyKey: string, deadline: number): Promise<PostOutcome>;
   /** Drop pools of origins no longer used by any campaign. */

@@ -158,8 +158,11 @@ export class HttpBuyerClient implements BuyerClient {
     }
   }
 
-  async post(campaign: CampaignWithSecret, body: PostBody, idempotencyKey: string, deadline: number): Promise<PostOutcome> {
+  async post(campaign: CampaignWithSecret, body: PostBody, idempotencyKey: string, postDeadline: number): Promise<PostOutcome> {
     const started = this.#now();
+    // A campaign's post_timeout_ms bounds everything spent on it, retries included, so one
+    // hanging winner leaves the rest of the post deadline to the next bid.
+    const deadline = campaign.post_timeout_ms ? Math.min(postDeadline, started + campaign.post_timeout_ms) : postDeadline;
     const latency = (): number => Math.max(0, this.#now() - started);
     let attempts = 0;
     let last: { reason: PostFailureReason; detail?: string; status?: number } = {

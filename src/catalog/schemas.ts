@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { InvalidInput } from '../errors/problems.ts';
 import type { FieldError } from '../errors/problems.ts';
 import type { Filter, FilterOp } from './types.ts';
+import { DEFAULT_BREAKER } from './breaker-defaults.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Shared building blocks
@@ -159,23 +160,35 @@ const affiliatePayout = z.discriminatedUnion('type', [
 ]);
 
 const affiliateBase = z.strictObject(
-  { name, payout: affiliatePayout, status: entityStatus },
+  {
+    name,
+    payout: affiliatePayout,
+    status: entityStatus,
+    rate_limit_per_s: z.number().positive().max(1_000_000).nullable(),
+    rate_limit_burst: z.int().min(1).max(10_000_000).nullable(),
+  },
   { error: unknownKeyMessage() },
 );
 
-export const affiliateCreate = affiliateBase.extend({ status: entityStatus.default('active') });
+export const affiliateCreate = affiliateBase.extend({
+  status: entityStatus.default('active'),
+  // Absent stays absent (stored null): the configured default applies.
+  rate_limit_per_s: affiliateBase.shape.rate_limit_per_s.optional(),
+  rate_limit_burst: affiliateBase.shape.rate_limit_burst.optional(),
+});
 export const affiliatePatch = affiliateBase.partial();
 
 // ---------------------------------------------------------------------------------------------
 // Buyers
 
 const buyerBase = z.strictObject(
-  { name, balance: money, credit_limit: money, status: entityStatus },
+  { name, balance: money.nullable(), credit_limit: money, status: entityStatus },
   { error: unknownKeyMessage() },
 );
 
 export const buyerCreate = buyerBase.extend({
-  balance: money.default(0),
+  // Absent or null: not budgeted (e.g. invoiced buyers); a number: prepaid funds to spend.
+  balance: money.nullable().default(null),
   credit_limit: money.default(0),
   status: entityStatus.default('active'),
 });
@@ -385,6 +398,18 @@ const pricing = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('fixed'), price: positiveMoney }, { error: unknownKeyMessage() }),
 ]);
 
+// Bounds keep a typo from disabling the breaker (a volume of 0, an error rate of 100 that can
+// never be exceeded) or from benching a buyer for a day.
+const breaker = z.strictObject(
+  {
+    error_threshold_percentage: z.int().min(1).max(99).default(DEFAULT_BREAKER.error_threshold_percentage),
+    volume_threshold: z.int().min(1).max(10_000).default(DEFAULT_BREAKER.volume_threshold),
+    rolling_window_ms: z.int().min(1000).max(600_000).default(DEFAULT_BREAKER.rolling_window_ms),
+    reset_timeout_ms: z.int().min(100).max(3_600_000).default(DEFAULT_BREAKER.reset_timeout_ms),
+  },
+  { error: unknownKeyMessage() },
+);
+
 // ---------------------------------------------------------------------------------------------
 // Campaigns
 
@@ -406,6 +431,8 @@ const campaignBase = z.strictObject(
     priority: z.int().min(-1_000_000).max(1_000_000),
     weight: z.number().positive().max(1_000_000),
     status: z.enum(['active', 'paused']),
+    breaker: breaker.nullable(),
+    post_timeout_ms: z.int().min(100).max(60_000).nullable(),
   },
   { error: unknownKeyMessage(['buyer_id']) },
 );
@@ -434,6 +461,9 @@ export const campaignCreate = campaignBase
     priority: campaignBase.shape.priority.default(0),
     weight: campaignBase.shape.weight.default(1),
     status: campaignBase.shape.status.default('active'),
+    // No defaults: absent stays absent, and means the exchange defaults / the post deadline.
+    breaker: campaignBase.shape.breaker.optional(),
+    post_timeout_ms: campaignBase.shape.post_timeout_ms.optional(),
   })
   .superRefine(requirePingUrlForBids(true), { when: () => true });
 

@@ -27,16 +27,22 @@ export interface Affiliate {
   name: string;
   payout: AffiliatePayout;
   status: EntityStatus;
+  /** Requests per second on the lead endpoints; absent or null: the configured default. */
+  rate_limit_per_s?: number | null;
+  /** Requests allowed at once above that rate; absent or null: two seconds' worth of it. */
+  rate_limit_burst?: number | null;
 }
 
 export interface Buyer {
   id: string;
   name: string;
-  /** Dollars; prepaid funds. */
-  balance: number;
+  /** Dollars of prepaid funds available since it was last set; null: not budgeted (no limit). */
+  balance: number | null;
   /** Dollars the buyer may go below zero. */
   credit_limit: number;
   status: EntityStatus;
+  /** Bumped whenever balance is set, so spending counts again from the new balance. */
+  budget_epoch?: number;
 }
 
 export type FilterOp =
@@ -75,6 +81,17 @@ export type SaleMode = 'exclusive' | 'shared';
 
 export type CampaignStatus = 'active' | 'paused' | 'deleted';
 
+/** When a campaign's ping or post endpoint is taken out of auctions, and for how long. */
+export interface BreakerSettings {
+  /** Opens when more than this percentage of calls in the rolling window failed... */
+  error_threshold_percentage: number;
+  /** ...and at least this many calls were made in it. */
+  volume_threshold: number;
+  rolling_window_ms: number;
+  /** How long it stays open before one probe call is let through. */
+  reset_timeout_ms: number;
+}
+
 export interface Campaign {
   id: string;
   buyer_id: string;
@@ -94,6 +111,10 @@ export interface Campaign {
   priority: number;
   weight: number;
   status: CampaignStatus;
+  /** Absent or null: the exchange's default thresholds. */
+  breaker?: BreakerSettings | null;
+  /** Bound on one post to this campaign, retries included; absent or null: only the post deadline. */
+  post_timeout_ms?: number | null;
 }
 
 /** Campaign plus the secret used to sign its outbound requests; never serialised to the API after creation. */

@@ -1,5 +1,7 @@
 // Configuration is read from the environment exactly once, here, and passed down from main.
 import { z } from 'zod';
+import { DEFAULT_RETURN_SETTINGS } from '../returns/types.ts';
+import { parseKeyList, type PiiKey } from '../pii/key-list.ts';
 
 const optionalUrl = (protocols: string[]) =>
   z
@@ -12,6 +14,21 @@ const optionalUrl = (protocols: string[]) =>
     });
 
 const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+const blankIsAbsent = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const piiKeys = z.preprocess(
+  blankIsAbsent,
+  z
+    .string()
+    .transform((text, ctx): PiiKey[] => {
+      const parsed = parseKeyList(text);
+      if (parsed.ok) return parsed.keys;
+      for (const problem of parsed.problems) ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    })
+    .optional(),
+);
 
 export const configSchema = z.object({
   PORT: int(8080, 0, 65535),
@@ -37,6 +54,25 @@ export const configSchema = z.object({
   /** How often expired reservations are released. */
   SWEEP_INTERVAL_MS: int(1000, 50, 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Days after a sale during which its buyer may return the lead (section 7). */
+  RETURN_WINDOW_DAYS: int(DEFAULT_RETURN_SETTINGS.windowDays, 0, 365),
+  /** Keys encrypting leads' contact and consent at rest; absent: a development key (src/pii/keyring.ts). */
+  PII_KEYS: piiKeys,
+  /** Which of PII_KEYS encrypts new rows; the others still decrypt the rows they wrote. */
+  PII_KEY_ID: z.preprocess(blankIsAbsent, z.string().optional()),
+  /** Default per-affiliate request rate on the lead endpoints; 0 turns the limit off. */
+  AFFILIATE_RATE_PER_S: z.coerce.number().min(0).max(1_000_000).default(1000),
+  /** Requests an affiliate may send at once above that rate; absent: two seconds' worth. */
+  AFFILIATE_RATE_BURST: z.preprocess(blankIsAbsent, z.coerce.number().int().min(1).max(10_000_000).optional()),
+}).superRefine((config, ctx) => {
+  const ids = config.PII_KEYS?.map((key) => key.id) ?? [];
+  if (config.PII_KEY_ID !== undefined && ids.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['PII_KEY_ID'], message: 'is set but PII_KEYS is not' });
+  } else if (config.PII_KEY_ID !== undefined && !ids.includes(config.PII_KEY_ID)) {
+    ctx.addIssue({ code: 'custom', path: ['PII_KEY_ID'], message: `must be one of the ids in PII_KEYS (${ids.join(', ')})` });
+  } else if (config.PII_KEY_ID === undefined && ids.length > 1) {
+    ctx.addIssue({ code: 'custom', path: ['PII_KEY_ID'], message: 'is required when PII_KEYS lists several keys: name the one that encrypts new rows' });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,8 +1,8 @@
 // Reads and writes the operator-managed configuration: verticals, affiliates, buyers, campaigns.
-import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type {
-  Affiliate, AffiliatePayout, Buyer, Campaign, CampaignStatus, CampaignWithSecret, Cap, EntityStatus, Filter,
-  Pricing, SaleMode, Schedule, Vertical, VerticalField,
+  Affiliate, AffiliatePayout, BreakerSettings, Buyer, Campaign, CampaignStatus, CampaignWithSecret, Cap, EntityStatus,
+  Filter, Pricing, SaleMode, Schedule, Vertical, VerticalField,
 } from '../catalog/types.ts';
 import { toCents, toDollars } from '../catalog/money.ts';
 import type { CampaignsTable, DB } from './schema.ts';
@@ -27,14 +27,22 @@ function toVertical(row: Row<'verticals'>): Vertical {
 }
 
 function toAffiliate(row: Row<'affiliates'>): Affiliate & { api_key_hash: string } {
-  return { id: row.id, name: row.name, payout: row.payout as AffiliatePayout, status: row.status as EntityStatus, api_key_hash: row.api_key_hash };
+  return {
+    id: row.id,
+    name: row.name,
+    payout: row.payout as AffiliatePayout,
+    status: row.status as EntityStatus,
+    rate_limit_per_s: row.rate_limit_per_s,
+    rate_limit_burst: row.rate_limit_burst,
+    api_key_hash: row.api_key_hash,
+  };
 }
 
 function toBuyer(row: Row<'buyers'>): Buyer & { api_key_hash: string } {
   return {
     id: row.id,
     name: row.name,
-    balance: toDollars(row.balance_cents),
+    balance: row.balance_cents === null ? null : toDollars(row.balance_cents),
     credit_limit: toDollars(row.credit_limit_cents),
     status: row.status as EntityStatus,
     api_key_hash: row.api_key_hash,
@@ -61,6 +69,8 @@ function toCampaign(row: Row<'campaigns'>): CampaignWithSecret {
     priority: row.priority,
     weight: row.weight,
     status: row.status as CampaignStatus,
+    breaker: (row.breaker as BreakerSettings | null) ?? null,
+    post_timeout_ms: row.post_timeout_ms,
     signing_secret: row.signing_secret,
   };
 }
@@ -91,7 +101,8 @@ export class CatalogRepository {
     return {
       verticals: verticals.map(toVertical),
       affiliates: affiliates.map(toAffiliate),
-      buyers: buyers.map(toBuyer),
+      // The budget epoch is the exchange's business, not the operator's: only the catalog sees it.
+      buyers: buyers.map((row) => ({ ...toBuyer(row), budget_epoch: row.budget_epoch })),
       campaigns: campaigns.map(toCampaign),
     };
   }
@@ -162,6 +173,8 @@ export class CatalogRepository {
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.payout !== undefined ? { payout: json(patch.payout) } : {}),
         ...(patch.status !== undefined ? { status: patch.status } : {}),
+        ...(patch.rate_limit_per_s !== undefined ? { rate_limit_per_s: patch.rate_limit_per_s } : {}),
+        ...(patch.rate_limit_burst !== undefined ? { rate_limit_burst: patch.rate_limit_burst } : {}),
         updated_at: new Date(),
       })
       .where('id', '=', id)
@@ -190,7 +203,7 @@ export class CatalogRepository {
         id: buyer.id,
         name: buyer.name,
         status: buyer.status,
-        balance_cents: toCents(buyer.balance),
+        balance_cents: buyer.balance === null ? null : toCents(buyer.balance),
         credit_limit_cents: toCents(buyer.credit_limit),
         api_key_hash: apiKeyHash,
       })
@@ -203,7 +216,10 @@ export class CatalogRepository {
       .set({
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.status !== undefined ? { status: patch.status } : {}),
-        ...(patch.balance !== undefined ? { balance_cents: toCents(patch.balance) } : {}),
+        // Setting the balance starts a new budget epoch: spending counts from the new balance.
+        ...(patch.balance !== undefined
+          ? { balance_cents: patch.balance === null ? null : toCents(patch.balance), budget_epoch: sql<number>`budget_epoch + 1` }
+          : {}),
         ...(patch.credit_limit !== undefined ? { credit_limit_cents: toCents(patch.credit_limit) } : {}),
         updated_at: new Date(),
       })
@@ -241,6 +257,7 @@ export class CatalogRepository {
         caps: json(campaign.caps),
         filters: nullableJson(campaign.filters),
         schedule: nullableJson(campaign.schedule),
+        breaker: nullableJson(campaign.breaker),
       } satisfies Insertable<CampaignsTable>)
       .execute();
   }
@@ -268,7 +285,7 @@ function campaignColumns(campaign: Partial<CampaignWithSecret>): Updateable<Camp
   for (const [key, value] of Object.entries(campaign)) {
     if (value === undefined) continue;
     if (key === 'pricing' || key === 'headers' || key === 'caps') columns[key] = json(value);
-    else if (key === 'filters' || key === 'schedule') columns[key] = nullableJson(value);
+    else if (key === 'filters' || key === 'schedule' || key === 'breaker') columns[key] = nullableJson(value);
     else columns[key] = value;
   }
   return columns as Updateable<CampaignsTable>;

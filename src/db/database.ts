@@ -39,6 +39,9 @@ export function openPostgres(options: PostgresOptions): Database {
   });
   // An idle client dying (database restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor a client in use: the pool listens only to idle ones, and a checked-out client whose
+  // connection drops emits 'error' besides failing its query (which is how the caller learns).
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', close: () => db.destroy() };
 }

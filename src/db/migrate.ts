@@ -72,8 +72,17 @@ class SqlFileMigrationProvider implements MigrationProvider {
 }
 
 export async function migrateToLatest(db: Kysely<any>, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  // Name the schema outright: Kysely looks its migration tables up across every schema, so two
+  // deployments (or test runs) in one database, each with its own search_path, would see each
+  // other's tables.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const schema = rows[0]?.schema ?? 'public';
+  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir), migrationTableSchema: schema });
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // Kysely's table lookup lists every schema of the database; one dropped meanwhile (another
+    // deployment's, a finished test's) fails it with invalid_schema_name. Looking again is enough.
+    if ((error as { code?: string }).code !== '3F000' || attempt >= 5) throw error instanceof Error ? error : new Error(String(error));
+  }
 }

@@ -22,6 +22,9 @@ export interface AffiliatesTable {
   payout: Json<unknown>;
   status: string;
   api_key_hash: string;
+  /** migrations/0003: null means the configured default. */
+  rate_limit_per_s: number | null;
+  rate_limit_burst: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -29,8 +32,9 @@ export interface AffiliatesTable {
 export interface BuyersTable {
   id: string;
   name: string;
-  balance_cents: number;
+  balance_cents: number | null;
   credit_limit_cents: number;
+  budget_epoch: ColumnType<number, number | undefined, number>;
   status: string;
   api_key_hash: string;
   created_at: Timestamp;
@@ -57,6 +61,9 @@ export interface CampaignsTable {
   weight: number;
   status: string;
   signing_secret: string;
+  /** migrations/0002: null means the exchange's default thresholds. */
+  breaker: NullableJson<unknown>;
+  post_timeout_ms: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -67,8 +74,11 @@ export interface LeadsTable {
   vertical: string;
   ping_id: string;
   data: Json<Record<string, unknown>>;
-  contact: Json<Record<string, unknown>>;
-  consent: Json<Record<string, unknown>>;
+  /** migrations/0003: sealed text (src/pii/cipher.ts); LeadRepository seals and opens it. */
+  contact: string;
+  consent: string;
+  /** The PII key that sealed contact and consent; null for rows written before 0003 (plain JSON text). */
+  pii_key_id: string | null;
   source: Json<Record<string, unknown>>;
   email_sha256: string | null;
   phone_sha256: string | null;
@@ -141,6 +151,36 @@ export interface EventsTable {
   detail: Json<Record<string, unknown>>;
 }
 
+export interface ReturnsTable {
+  id: string;
+  sale_id: string;
+  lead_id: string;
+  buyer_id: string;
+  affiliate_id: string;
+  campaign_id: string;
+  reason: string;
+  detail: string | null;
+  status: string;
+  price_cents: number;
+  payout_cents: number;
+  proof: NullableJson<Record<string, unknown>>;
+  decided_by: string | null;
+  note: string | null;
+  created_at: Timestamp;
+  decided_at: Date | string | null;
+}
+
+export interface LedgerTable {
+  id: Generated<number>;
+  at: Timestamp;
+  account_type: string;
+  account_id: string;
+  amount_cents: number;
+  kind: string;
+  sale_id: string | null;
+  return_id: string | null;
+}
+
 export interface DB {
   verticals: VerticalsTable;
   affiliates: AffiliatesTable;
@@ -151,11 +191,16 @@ export interface DB {
   sales: SalesTable;
   bids: BidsTable;
   events: EventsTable;
+  returns: ReturnsTable;
+  ledger: LedgerTable;
 }
 
 export type LeadRow = Selectable<LeadsTable>;
-export type NewLead = Insertable<LeadsTable>;
+/** contact and consent as plain JSON text: LeadRepository seals them before they reach the table. */
+export type NewLead = Omit<Insertable<LeadsTable>, 'pii_key_id'>;
 export type NewSale = Insertable<SalesTable>;
 export type NewEvent = Insertable<EventsTable>;
 export type NewBid = Insertable<BidsTable>;
 export type NewPing = Insertable<PingsTable>;
+export type NewReturn = Insertable<ReturnsTable>;
+export type NewLedgerRow = Insertable<LedgerTable>;

@@ -1,10 +1,10 @@
 // `npm run demo`: the exchange on its embedded default, a handful of simulated buyers and an
 // affiliate sending leads, with each auction's outcome printed as it happens.
 import { serve } from '@hono/node-server';
-import { pino } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config/config.ts';
+import { createLogger } from '../log/logger.ts';
 import { openRuntime } from '../runtime.ts';
 import { startSimulatedBuyer, type SimulatedBuyer } from './simulated-buyers.ts';
 
@@ -27,7 +27,7 @@ const CREDIT = ['poor', 'fair', 'good', 'excellent'];
 
 async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, DATABASE_URL: '', REDIS_URL: '', DATA_DIR: 'memory://', PORT: '0', ADMIN_TOKEN, LOG_LEVEL: 'warn' });
-  const log = pino({ level: 'warn' });
+  const log = createLogger({ level: 'warn' });
   process.stdout.write('Starting leadex on embedded Postgres (PGlite) and the in-process store...\n');
   const runtime = await openRuntime(config, log);
   const app = createApp({ ...runtime.deps, adminToken: ADMIN_TOKEN });

@@ -1,56 +1,166 @@
 // The ping phase: decide who may see the lead, ask them in parallel, keep the valid bids.
+// Everything eligibility needs from the store — the consumer's history, every cap, pacing and
+// budget of every candidate — is read in the same single round trip that takes the consumer lock.
 import type { CampaignWithSecret } from '../catalog/types.ts';
 import type { PingBody, PingOutcome } from '../buyers/buyer-client.ts';
 import { cheapestSale, judgeBid } from '../auction/bids.ts';
+import { budgetCovers, paceIntervalMs } from '../auction/budget.ts';
 import { capCounters, reachedCap, type CapCounter } from '../auction/caps.ts';
-import { staticExclusion } from '../auction/eligibility.ts';
+import { boughtWithin, exclusiveHolder, isResend, parseStamp } from '../auction/consumer.ts';
+import { staticExclusion, type ExclusionReason } from '../auction/eligibility.ts';
 import { rankBids } from '../auction/ranking.ts';
 import { toCents, toDollars } from '../catalog/money.ts';
-import type { AuctionSubject, CollectedBid, ExchangeDeps } from './types.ts';
+import { Conflict } from '../errors/problems.ts';
+import { hashesOf, keys } from './keys.ts';
+import { ReadPlan } from './read-plan.ts';
+import type { AuctionSubject, CollectedBid, ConsumerSession, ExchangeDeps } from './types.ts';
 
-export async function collectBids(deps: ExchangeDeps, subject: AuctionSubject): Promise<CollectedBid[]> {
-  const { catalog, store, audit, clock } = deps;
+export type Opening =
+  | { kind: 'resend'; session: ConsumerSession }
+  | { kind: 'bids'; session: ConsumerSession; ranked: CollectedBid[]; blockedByExclusivity: boolean };
+
+interface Candidate {
+  campaign: CampaignWithSecret;
+  counters: CapCounter[];
+  capReads: number[];
+  paceRead: number | null;
+  budgetRead: number | null;
+  boughtReads: number[];
+}
+
+const LOCK_POLL_MS = 10;
+
+/** Holds the consumer's lock for as long as its auction may take. */
+export function consumerLockTtl(deps: ExchangeDeps): number {
+  return deps.settings.tmaxMs + deps.settings.postDeadlineMs + 10_000;
+}
+
+/**
+ * Takes the consumer lock and reads every key of `plan` in one round trip. Another node
+ * auctioning the same consumer makes this wait for it (and then see what it sold).
+ */
+export async function beginConsumerAuction(deps: ExchangeDeps, lockKeys: string[], plan: ReadPlan): Promise<{ session: ConsumerSession; values: Array<string | null> }> {
+  const ttl = consumerLockTtl(deps);
+  const giveUpAt = deps.clock.now() + ttl;
+  for (;;) {
+    const start = await deps.store.beginAuction(lockKeys, ttl, plan.keys);
+    if (start.locked) return { session: { lockKeys, token: start.token }, values: start.values };
+    if (deps.clock.now() > giveUpAt) throw new Conflict('This consumer is being auctioned by another request');
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  }
+}
+
+export interface ConsumerReads {
+  sent: number[];
+  exclusive: number[];
+}
+
+/** What the exchange remembers of this consumer: the affiliate's sends and any exclusivity. */
+export function planConsumerReads(plan: ReadPlan, subject: AuctionSubject): ConsumerReads {
+  const hashes = hashesOf(subject.hashes);
+  return {
+    sent: hashes.map((h) => plan.add(keys.sent(subject.affiliateId, subject.vertical.key, h))),
+    exclusive: hashes.map((h) => plan.add(keys.exclusive(subject.vertical.key, h))),
+  };
+}
+
+export function judgeConsumer(reads: ConsumerReads, values: Array<string | null>, subject: AuctionSubject, now: number): { resend: boolean; holder: string | null } {
+  const stamps = (indexes: number[]) => indexes.map((i) => parseStamp(values[i]));
+  return {
+    resend: isResend(stamps(reads.sent), subject.leadId, now, subject.vertical.duplicate_days),
+    holder: exclusiveHolder(stamps(reads.exclusive), now, subject.vertical.exclusive_days),
+  };
+}
+
+/** The buyer's purchases of this consumer, for its campaign's dedupe window. */
+export function planBoughtReads(plan: ReadPlan, subject: AuctionSubject, buyerId: string): number[] {
+  return hashesOf(subject.hashes).map((h) => plan.add(keys.bought(buyerId, h)));
+}
+
+export function boughtRecently(reads: number[], values: Array<string | null>, now: number, dedupeDays: number): boolean {
+  return boughtWithin(reads.map((i) => parseStamp(values[i])), now, dedupeDays);
+}
+
+export async function openAuction(deps: ExchangeDeps, subject: AuctionSubject): Promise<Opening> {
+  const { catalog, audit, clock } = deps;
   const now = clock.now();
-  const deadline = now + deps.settings.tmaxMs;
   const lead_id = subject.leadId;
+  const vertical = subject.vertical;
+  const hashes = hashesOf(subject.hashes);
+  const exclude = (campaign: CampaignWithSecret, reason: ExclusionReason, detail: Record<string, unknown> = {}) =>
+    audit.event({ lead_id, at: now, type: 'campaign.excluded', campaign_id: campaign.id, detail: { reason, ...detail } });
 
-  const passing: Array<{ campaign: CampaignWithSecret; counters: CapCounter[] }> = [];
-  for (const campaign of catalog.campaignsFor(subject.vertical.key)) {
-    const reason = staticExclusion(campaign, catalog.buyer(campaign.buyer_id), subject.data, now);
-    if (reason) audit.event({ lead_id, at: now, type: 'campaign.excluded', campaign_id: campaign.id, detail: { reason } });
-    else passing.push({ campaign, counters: capCounters(campaign, now) });
-  }
-
-  // Every cap of every candidate in one round trip.
-  const keys = passing.flatMap((p) => p.counters.map((c) => c.key));
-  const values = keys.length > 0 ? await store.readCounters(keys) : [];
-  const eligible: CampaignWithSecret[] = [];
-  let offset = 0;
-  for (const { campaign, counters } of passing) {
-    const used = values.slice(offset, offset + counters.length);
-    offset += counters.length;
-    const reached = reachedCap(counters, used, cheapestSale(campaign));
-    if (reached) {
-      audit.event({
-        lead_id,
-        at: now,
-        type: 'campaign.excluded',
-        campaign_id: campaign.id,
-        detail: { reason: 'cap_reached', period: reached.period, measure: reached.measure, limit: reached.measure === 'spend' ? toDollars(reached.limit) : reached.limit },
-      });
-    } else {
-      audit.event({ lead_id, at: now, type: 'campaign.eligible', campaign_id: campaign.id, detail: {} });
-      eligible.push(campaign);
+  const plan = new ReadPlan();
+  const consumer = planConsumerReads(plan, subject);
+  const candidates: Candidate[] = [];
+  for (const campaign of catalog.campaignsFor(vertical.key)) {
+    const buyer = catalog.buyer(campaign.buyer_id);
+    const reason = staticExclusion(campaign, buyer, subject.data, now) ?? deps.excludeBeforePing?.(campaign) ?? null;
+    if (reason || !buyer) {
+      exclude(campaign, reason ?? 'buyer_unknown');
+      continue;
     }
+    const counters = capCounters(campaign, now);
+    candidates.push({
+      campaign,
+      counters,
+      capReads: counters.map((c) => plan.add(c.key)),
+      paceRead: campaign.max_per_minute ? plan.add(keys.pace(campaign.id)) : null,
+      budgetRead: buyer.balance === null ? null : plan.add(keys.budget(buyer.id, buyer.budget_epoch ?? 0)),
+      boughtReads: campaign.dedupe_days > 0 ? planBoughtReads(plan, subject, buyer.id) : [],
+    });
   }
 
-  const offers = await Promise.all(eligible.map((campaign) => askForBid(deps, subject, campaign, deadline)));
-  const bids: CollectedBid[] = [];
-  for (let i = 0; i < eligible.length; i++) {
-    const offer = offers[i]!;
-    if (offer) bids.push(offer);
+  const { session, values } = await beginConsumerAuction(deps, hashes.map(keys.consumerLock), plan);
+  const read = (index: number) => values[index] ?? null;
+  const number = (index: number | null) => (index === null ? 0 : Number(read(index) ?? 0));
+
+  const { resend, holder } = judgeConsumer(consumer, values, subject, now);
+  if (resend) return { kind: 'resend', session };
+  // Unsold while inside someone's exclusivity window is, for the affiliate, a duplicate (3.1).
+  const blockedByExclusivity = holder !== null;
+  const eligible: CampaignWithSecret[] = [];
+  for (const c of candidates) {
+    const { campaign } = c;
+    const buyer = catalog.buyer(campaign.buyer_id)!;
+    if (holder !== null && holder !== buyer.id) {
+      exclude(campaign, 'consumer_exclusive');
+      continue;
+    }
+    if (boughtRecently(c.boughtReads, values, now, campaign.dedupe_days)) {
+      exclude(campaign, 'already_bought', { dedupe_days: campaign.dedupe_days });
+      continue;
+    }
+    const reached = reachedCap(c.counters, c.capReads.map(number), cheapestSale(campaign));
+    if (reached) {
+      exclude(campaign, 'cap_reached', {
+        period: reached.period,
+        measure: reached.measure,
+        limit: reached.measure === 'spend' ? toDollars(reached.limit) : reached.limit,
+      });
+      continue;
+    }
+    if (c.paceRead !== null && number(c.paceRead) > now) {
+      exclude(campaign, 'paced', { max_per_minute: campaign.max_per_minute, interval_ms: paceIntervalMs(campaign) });
+      continue;
+    }
+    if (!budgetCovers(buyer, number(c.budgetRead), campaign)) {
+      exclude(campaign, 'insufficient_budget');
+      continue;
+    }
+    audit.event({ lead_id, at: now, type: 'campaign.eligible', campaign_id: campaign.id, detail: {} });
+    eligible.push(campaign);
   }
-  return rankBids(bids, deps.random) as CollectedBid[];
+
+  try {
+    const deadline = now + deps.settings.tmaxMs;
+    const offers = await Promise.all(eligible.map((campaign) => askForBid(deps, subject, campaign, deadline)));
+    const bids = offers.filter((offer): offer is CollectedBid => offer !== null);
+    return { kind: 'bids', session, ranked: rankBids(bids, deps.random), blockedByExclusivity };
+  } catch (error) {
+    await deps.store.endAuction(session.lockKeys, session.token, []).catch(() => {});
+    throw error;
+  }
 }
 
 async function askForBid(

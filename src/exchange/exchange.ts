@@ -3,22 +3,41 @@
 import type { Affiliate, SaleMode } from '../catalog/types.ts';
 import type { DirectLead, PingRequest, PostRequest } from '../lead/requests.ts';
 import type { NewLead, NewSale } from '../db/schema.ts';
+import { capAlerts } from '../auction/caps.ts';
 import { payoutsFor, totalPayout } from '../auction/settlement.ts';
 import { toCents, toDollars } from '../catalog/money.ts';
 import { canonicalJson } from '../lead/canonical-json.ts';
 import { qualityReasons } from '../lead/quality.ts';
 import { Conflict, Gone, NotFound, ServiceUnavailable, Unprocessable } from '../errors/problems.ts';
 import { newId } from '../ids/ids.ts';
-import { collectBids } from './bidding.ts';
+import {
+  beginConsumerAuction, boughtRecently, judgeConsumer, openAuction, planBoughtReads, planConsumerReads,
+} from './bidding.ts';
+import { consumerWrites } from './consumer-memory.ts';
+import { requireAvailable } from './availability.ts';
+import { longestAnswerMs, recordLeadDurably, recordPatienceMs } from './recording.ts';
 import { fromHeldBid, HOLD_GRACE_MS, holdKey, toHeldBid, type HoldPayload } from './holds.ts';
+import { hashesOf, keys } from './keys.ts';
+import { ReadPlan } from './read-plan.ts';
 import { newSaleState, postRounds, releaseReservations, reserveNextRound, type FullLead, type SaleState } from './selling.ts';
-import type { AuctionSubject, ExchangeDeps, LeadAnswer, PingAnswer, ReservedWinner } from './types.ts';
+import type { AuctionSubject, CollectedBid, ConsumerSession, ExchangeDeps, LeadAnswer, PingAnswer, ReservedWinner } from './types.ts';
 
 export interface DirectPostOptions {
   idempotencyKey: string | null;
   /** Canonical hash of the request body, to refuse a reused key with another body. */
   requestHash: string;
 }
+
+/** How a lead ends when it never reached (or could not finish) an auction. */
+interface Verdict {
+  rejectReasons?: string[];
+  duplicateReasons?: string[];
+  /** Unsold because another buyer holds the consumer exclusively: the affiliate sees `duplicate`. */
+  duplicateIfUnsold?: boolean;
+}
+
+const RESEND = ['duplicate_consumer'];
+const EXCLUSIVE_ELSEWHERE = ['exclusive_to_another_buyer'];
 
 export class Exchange {
   readonly #deps: ExchangeDeps;
@@ -30,6 +49,7 @@ export class Exchange {
   // --- 3.1 direct post
 
   async directPost(affiliate: Affiliate, lead: DirectLead, options: DirectPostOptions): Promise<LeadAnswer> {
+    requireAvailable(this.#deps.availability, 'nothing was sent to buyers');
     if (!options.idempotencyKey) return this.#directPost(affiliate, lead, null, options.requestHash);
     const key = options.idempotencyKey;
     return this.#oncePerKey(affiliate, key, options.requestHash, () => this.#directPost(affiliate, lead, key, options.requestHash));
@@ -37,6 +57,7 @@ export class Exchange {
 
   async #directPost(affiliate: Affiliate, lead: DirectLead, idempotencyKey: string | null, requestHash: string): Promise<LeadAnswer> {
     const { clock, audit } = this.#deps;
+    const started = clock.now();
     const subject: AuctionSubject = {
       leadId: newId('ld'),
       pingId: newId('pg'),
@@ -47,17 +68,22 @@ export class Exchange {
       hashes: lead.hashes,
       minPayoutCents: lead.min_payout === null ? null : toCents(lead.min_payout),
     };
-    audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'lead.received', campaign_id: null, detail: { via: 'direct', affiliate_id: affiliate.id } });
+    audit.event({ lead_id: subject.leadId, at: started, type: 'lead.received', campaign_id: null, detail: { via: 'direct', affiliate_id: affiliate.id } });
     const full: FullLead = { contact: lead.contact, consent: lead.consent, source: lead.source };
     const record = { idempotencyKey, requestHash };
 
     const reasons = qualityReasons(lead);
-    if (reasons.length > 0) return this.#settle(newSaleState(subject, []), full, record, reasons);
+    if (reasons.length > 0) return this.#settle(newSaleState(subject, []), full, record, { rejectReasons: reasons }, null, 'direct', started);
 
-    const ranked = await collectBids(this.#deps, subject);
-    const state = newSaleState(subject, ranked);
-    await postRounds(this.#deps, state, full, null, clock.now() + this.#deps.settings.postDeadlineMs);
-    return this.#settle(state, full, record, []);
+    const opening = await openAuction(this.#deps, subject);
+    return this.#withSession(opening.session, async () => {
+      if (opening.kind === 'resend') {
+        return this.#settle(newSaleState(subject, []), full, record, { duplicateReasons: RESEND }, opening.session, 'direct', started);
+      }
+      const state = newSaleState(subject, opening.ranked);
+      await postRounds(this.#deps, state, full, null, clock.now() + this.#deps.settings.postDeadlineMs);
+      return this.#settle(state, full, record, { duplicateIfUnsold: opening.blockedByExclusivity }, opening.session, 'direct', started);
+    });
   }
 
   /**
@@ -67,7 +93,7 @@ export class Exchange {
   async #oncePerKey(affiliate: Affiliate, key: string, requestHash: string, run: () => Promise<LeadAnswer>): Promise<LeadAnswer> {
     const { store, leads, settings, clock } = this.#deps;
     const lockKey = `idem:${affiliate.id}:${key}`;
-    const ttlMs = settings.tmaxMs + settings.postDeadlineMs + 10_000;
+    const ttlMs = longestAnswerMs(settings) + 10_000;
     const giveUpAt = clock.now() + ttlMs;
     let token = await store.acquireLock(lockKey, ttlMs);
     while (!token) {
@@ -94,7 +120,9 @@ export class Exchange {
   // --- 3.2 two-phase: ping
 
   async ping(affiliate: Affiliate, request: PingRequest): Promise<PingAnswer> {
-    const { clock, audit, store, settings } = this.#deps;
+    const { clock, audit, store, settings, catalog } = this.#deps;
+    // A hold whose post could not be recorded is worth nothing: refuse it up front.
+    requireAvailable(this.#deps.availability, 'nothing was sent to buyers');
     const subject: AuctionSubject = {
       leadId: newId('ld'),
       pingId: newId('pg'),
@@ -107,11 +135,6 @@ export class Exchange {
     };
     const receivedAt = clock.now();
     audit.event({ lead_id: subject.leadId, at: receivedAt, type: 'lead.received', campaign_id: null, detail: { via: 'ping', ping_id: subject.pingId, affiliate_id: affiliate.id } });
-
-    const ranked = await collectBids(this.#deps, subject);
-    const state = newSaleState(subject, ranked);
-    const expiresAt = clock.now() + settings.holdTtlMs;
-    const round = await reserveNextRound(this.#deps, state, expiresAt);
     const pingRecord = {
       id: subject.pingId,
       lead_id: subject.leadId,
@@ -123,45 +146,63 @@ export class Exchange {
       min_payout_cents: subject.minPayoutCents,
       at: receivedAt,
     };
-    if (!round) {
+    const noBid = (reason: string): PingAnswer => {
       audit.ping({ ...pingRecord, status: 'no_bid', mode: null, payout_cents: null, expires_at: null });
-      audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'lead.unsold', campaign_id: null, detail: { via: 'ping', reason: state.stopReason ?? 'no_bid' } });
-      return { ping_id: subject.pingId, status: 'no_bid' };
-    }
-
-    const payoutCents = totalPayout(affiliate.payout, round.winners.map((w) => w.bid.amount));
-    const hold: HoldPayload = {
-      lead_id: subject.leadId,
-      ping_id: subject.pingId,
-      affiliate_id: affiliate.id,
-      vertical: subject.vertical.key,
-      data: subject.data,
-      hashes: subject.hashes,
-      min_payout_cents: subject.minPayoutCents,
-      expires_at: expiresAt,
-      mode: round.mode,
-      payout_cents: payoutCents,
-      winners: round.winners.map((w) => ({ ...toHeldBid(w.bid), reservation_id: w.reservationId })),
-      remaining: state.remaining.map(toHeldBid),
+      audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'lead.unsold', campaign_id: null, detail: { via: 'ping', reason } });
+      this.#deps.metrics.leads.inc({ via: 'ping', status: reason === 'duplicate' ? 'duplicate' : 'no_bid' });
+      return reason === 'duplicate' ? { ping_id: subject.pingId, status: 'no_bid', reason } : { ping_id: subject.pingId, status: 'no_bid' };
     };
-    try {
-      await store.putHold(holdKey(affiliate.id, subject.pingId), { payload: JSON.stringify(hold), reservationIds: round.winners.map((w) => w.reservationId) }, settings.holdTtlMs + HOLD_GRACE_MS);
-    } catch (error) {
-      await releaseReservations(this.#deps, subject.leadId, round.winners, 'hold_not_stored').catch(() => {});
-      throw error;
-    }
-    // The reservations now live exactly as long as the hold.
-    audit.ping({ ...pingRecord, status: 'bid', mode: round.mode, payout_cents: payoutCents, expires_at: expiresAt });
-    audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'hold.created', campaign_id: null, detail: { expires_at: new Date(expiresAt).toISOString(), payout: toDollars(payoutCents), mode: round.mode } });
-    return { ping_id: subject.pingId, status: 'bid', payout: toDollars(payoutCents), mode: round.mode, expires_at: new Date(expiresAt).toISOString() };
+
+    const opening = await openAuction(this.#deps, subject);
+    return this.#withSession(opening.session, async () => {
+      if (opening.kind === 'resend') return noBid('duplicate');
+      // The ping itself is a send of this consumer by this affiliate (when it gave the hashes).
+      const writes = consumerWrites(catalog, subject, [], null, clock.now());
+      const state = newSaleState(subject, opening.ranked);
+      const expiresAt = clock.now() + settings.holdTtlMs;
+      const round = await reserveNextRound(this.#deps, state, expiresAt);
+      if (!round) {
+        await this.#endSession(opening.session, writes);
+        return noBid(state.stopReason ?? (opening.blockedByExclusivity ? 'duplicate' : 'no_bid'));
+      }
+
+      const payoutCents = totalPayout(affiliate.payout, round.winners.map((w) => w.bid.amount));
+      const hold: HoldPayload = {
+        lead_id: subject.leadId,
+        ping_id: subject.pingId,
+        affiliate_id: affiliate.id,
+        vertical: subject.vertical.key,
+        data: subject.data,
+        hashes: subject.hashes,
+        min_payout_cents: subject.minPayoutCents,
+        expires_at: expiresAt,
+        mode: round.mode,
+        payout_cents: payoutCents,
+        winners: round.winners.map((w) => ({ ...toHeldBid(w.bid), reservation_id: w.reservationId })),
+        remaining: state.remaining.map(toHeldBid),
+      };
+      try {
+        await store.putHold(holdKey(affiliate.id, subject.pingId), { payload: JSON.stringify(hold), reservationIds: round.winners.map((w) => w.reservationId) }, settings.holdTtlMs + HOLD_GRACE_MS);
+      } catch (error) {
+        await releaseReservations(this.#deps, subject.leadId, round.winners, 'hold_not_stored').catch(() => {});
+        throw error;
+      }
+      await this.#endSession(opening.session, writes);
+      audit.ping({ ...pingRecord, status: 'bid', mode: round.mode, payout_cents: payoutCents, expires_at: expiresAt });
+      audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'hold.created', campaign_id: null, detail: { expires_at: new Date(expiresAt).toISOString(), payout: toDollars(payoutCents), mode: round.mode } });
+      this.#deps.metrics.leads.inc({ via: 'ping', status: 'bid' });
+      return { ping_id: subject.pingId, status: 'bid', payout: toDollars(payoutCents), mode: round.mode, expires_at: new Date(expiresAt).toISOString() };
+    });
   }
 
   // --- 3.2 two-phase: post
 
   async post(affiliate: Affiliate, request: PostRequest): Promise<LeadAnswer> {
     const { clock, audit, store, catalog, leads, settings } = this.#deps;
+    // Before the claim, so the hold can still be posted once the outage is over.
+    requireAvailable(this.#deps.availability, 'the hold is kept: post again shortly');
     const claimedAt = clock.now();
-    const claim = await store.claimHold(holdKey(affiliate.id, request.ping_id), claimedAt + settings.postDeadlineMs + 30_000);
+    const claim = await store.claimHold(holdKey(affiliate.id, request.ping_id), claimedAt + settings.postDeadlineMs + recordPatienceMs(settings) + 30_000);
     if (claim.state === 'missing') {
       if (await leads.pingExists(request.ping_id, affiliate.id)) throw new Gone(`Ping ${request.ping_id} has expired`);
       throw new NotFound(`No ping ${request.ping_id}`);
@@ -169,19 +210,15 @@ export class Exchange {
     if (claim.state === 'already_claimed') throw new Conflict(`Ping ${request.ping_id} was already posted`);
 
     const hold = JSON.parse(claim.hold.payload) as HoldPayload;
-    const winners: ReservedWinner[] = [];
+    let winners: ReservedWinner[] = [];
     const orphaned: string[] = [];
     for (const held of hold.winners) {
       const bid = fromHeldBid(catalog, held);
-      if (bid) winners.push({ bid, reservationId: held.reservation_id });
+      if (bid) winners.push({ bid, reservationId: held.reservation_id, caps: [], capValues: [] });
       else orphaned.push(held.reservation_id);
     }
-    const giveBack = async (why: string) => {
-      await store.release([...orphaned, ...winners.map((w) => w.reservationId)]);
-      for (const w of winners) {
-        audit.event({ lead_id: hold.lead_id, at: clock.now(), type: 'reservation.released', campaign_id: w.bid.campaignId, detail: { reservation_id: w.reservationId, why } });
-      }
-    };
+    await store.release(orphaned);
+    const giveBack = (why: string, which: ReservedWinner[] = winners) => releaseReservations(this.#deps, hold.lead_id, which, why);
 
     if (claimedAt > hold.expires_at) {
       audit.event({ lead_id: hold.lead_id, at: claimedAt, type: 'hold.expired', campaign_id: null, detail: { expired_at: new Date(hold.expires_at).toISOString() } });
@@ -223,16 +260,68 @@ export class Exchange {
     const reasons = qualityReasons(request);
     if (reasons.length > 0) {
       await giveBack('lead_rejected');
-      return this.#settle(newSaleState(subject, []), full, record, reasons);
+      return this.#settle(newSaleState(subject, []), full, record, { rejectReasons: reasons }, null, 'post', claimedAt);
     }
 
-    const remaining = hold.remaining.flatMap((held) => fromHeldBid(catalog, held) ?? []);
-    const state = newSaleState(subject, remaining);
-    await store.release(orphaned);
-    const firstRound = winners.length > 0 ? { mode: hold.mode, winners } : null;
-    if (firstRound) state.mode = hold.mode;
-    await postRounds(this.#deps, state, full, firstRound, clock.now() + settings.postDeadlineMs);
-    return this.#settle(state, full, record, []);
+    // Now the contact is known: screen the held bids against the consumer's history, under its lock.
+    let remaining = hold.remaining.flatMap((held) => fromHeldBid(catalog, held) ?? []);
+    const plan = new ReadPlan();
+    const consumer = planConsumerReads(plan, subject);
+    const bought = new Map<string, number[]>();
+    for (const bid of [...winners.map((w) => w.bid), ...remaining]) {
+      if (!bought.has(bid.buyerId)) bought.set(bid.buyerId, planBoughtReads(plan, subject, bid.buyerId));
+    }
+    const { session, values } = await beginConsumerAuction(this.#deps, hashesOf(subject.hashes).map(keys.consumerLock), plan);
+    return this.#withSession(session, async () => {
+      const now = clock.now();
+      const { resend, holder } = judgeConsumer(consumer, values, subject, now);
+      if (resend) {
+        await giveBack('duplicate_consumer');
+        return this.#settle(newSaleState(subject, []), full, record, { duplicateReasons: RESEND }, session, 'post', claimedAt);
+      }
+      const blockedByExclusivity = holder !== null;
+      const screen = (bid: CollectedBid): boolean => {
+        const reason = holder !== null && holder !== bid.buyerId ? 'consumer_exclusive' : boughtRecently(bought.get(bid.buyerId) ?? [], values, now, bid.campaign.dedupe_days) ? 'already_bought' : null;
+        if (reason) audit.event({ lead_id: subject.leadId, at: now, type: 'campaign.excluded', campaign_id: bid.campaignId, detail: { reason } });
+        return reason === null;
+      };
+      const screenedOut = winners.filter((w) => !screen(w.bid));
+      if (screenedOut.length > 0) {
+        await giveBack('consumer_screen', screenedOut);
+        winners = winners.filter((w) => !screenedOut.includes(w));
+      }
+      remaining = remaining.filter(screen);
+
+      const state = newSaleState(subject, remaining);
+      const firstRound = winners.length > 0 ? { mode: hold.mode, winners } : null;
+      if (firstRound) state.mode = hold.mode;
+      await postRounds(this.#deps, state, full, firstRound, clock.now() + settings.postDeadlineMs);
+      return this.#settle(state, full, record, { duplicateIfUnsold: blockedByExclusivity }, session, 'post', claimedAt);
+    });
+  }
+
+  // --- consumer sessions
+
+  /**
+   * Runs an auction step holding the consumer's lock. The step ends the session itself with what
+   * the lead taught (see #settle); whatever way it leaves, the lock goes with it.
+   */
+  async #withSession<T>(session: ConsumerSession, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } finally {
+      await this.#endSession(session, []);
+    }
+  }
+
+  async #endSession(session: ConsumerSession, writes: Parameters<ExchangeDeps['store']['endAuction']>[2]): Promise<void> {
+    if (session.ended) return;
+    session.ended = true;
+    await this.#deps.store.endAuction(session.lockKeys, session.token, writes).catch((error: unknown) => {
+      // The lead is recorded either way; the lock expires by itself and only the consumer's
+      // history (dedupe, exclusivity) misses this lead.
+      this.#deps.log.error({ err: error }, 'could not end a consumer auction in the store');
+    });
   }
 
   // --- 5.7 / 5.8 settle and record
@@ -241,15 +330,21 @@ export class Exchange {
     state: SaleState,
     full: FullLead,
     record: { idempotencyKey: string | null; requestHash: string | null },
-    rejectReasons: string[],
+    verdict: Verdict,
+    session: ConsumerSession | null,
+    via: 'direct' | 'post',
+    startedAt: number,
   ): Promise<LeadAnswer> {
-    const { clock, audit, store, leads } = this.#deps;
+    const { clock, audit, commits, metrics } = this.#deps;
     const { subject, sold } = state;
     const prices = sold.map((s) => s.bid.amount);
     const payouts = payoutsFor(subject.payout, prices);
     const mode: SaleMode | null = sold.length > 0 ? state.mode : null;
-    const status = rejectReasons.length > 0 ? 'rejected' : sold.length > 0 ? 'sold' : 'unsold';
-    const reasons = rejectReasons.length > 0 ? rejectReasons : status === 'unsold' && state.stopReason ? [state.stopReason] : [];
+    let status: LeadAnswer['status'] = sold.length > 0 ? 'sold' : 'unsold';
+    let reasons: string[] = status === 'unsold' && state.stopReason ? [state.stopReason] : [];
+    if (verdict.rejectReasons?.length) [status, reasons] = ['rejected', verdict.rejectReasons];
+    else if (verdict.duplicateReasons?.length) [status, reasons] = ['duplicate', verdict.duplicateReasons];
+    else if (status === 'unsold' && verdict.duplicateIfUnsold) [status, reasons] = ['duplicate', EXCLUSIVE_ELSEWHERE];
     const answer: LeadAnswer = {
       lead_id: subject.leadId,
       status,
@@ -301,18 +396,22 @@ export class Exchange {
     }));
 
     try {
-      await leads.recordLead(lead, sales);
+      await recordLeadDurably(this.#deps, lead, sales, this.#deps.settings);
     } catch (error) {
+      if (sales.length > 0) {
+        // The buyers hold a lead the exchange has no record of: say exactly which, to reconcile.
+        this.#deps.log.error(
+          { err: error, lead_id: subject.leadId, sales: sales.map((s) => ({ sale_id: s.id, campaign_id: s.campaign_id, price_cents: s.price_cents })) },
+          'sale accepted by buyers could not be recorded',
+        );
+      }
       // Not recorded means not sold: give the caps back and tell the affiliate to retry.
-      await releaseReservations(this.#deps, subject.leadId, sold.map((s) => ({ bid: s.bid, reservationId: s.reservationId })), 'not_recorded').catch(() => {});
+      await releaseReservations(this.#deps, subject.leadId, sold.map((s) => ({ bid: s.bid, reservationId: s.reservationId, caps: [], capValues: [] })), 'not_recorded').catch(() => {});
       throw new ServiceUnavailable('The lead could not be recorded; nothing was sold', 1, error);
     }
-    if (sold.length > 0) {
-      await commitWithRetry(() => store.commit(sold.map((s) => s.reservationId))).catch((error: unknown) => {
-        // The sale stands (it is recorded); only the cap counters may now undercount it.
-        this.#deps.log.error({ err: error, lead_id: subject.leadId }, 'could not commit cap reservations of a recorded sale');
-      });
-    }
+    // The sale stands (it is recorded); a commit the store cannot take now is retried later.
+    await commits.commit(sold.map((s) => s.reservationId));
+    if (session) await this.#endSession(session, status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now));
 
     for (let i = 0; i < sold.length; i++) {
       const sale = sold[i]!;
@@ -323,21 +422,17 @@ export class Exchange {
         campaign_id: sale.bid.campaignId,
         detail: { sale_id: sale.saleId, buyer_id: sale.bid.buyerId, price: toDollars(sale.bid.amount), payout: toDollars(payouts[i]!) },
       });
+      for (const alert of capAlerts(sale.caps, sale.capValues, sale.bid.amount)) {
+        const { period, measure, limit } = alert.counter;
+        const money = (cents: number) => (measure === 'spend' ? toDollars(cents) : cents);
+        audit.event({ lead_id: subject.leadId, at: now, type: 'cap.alert', campaign_id: sale.bid.campaignId, detail: { level: alert.level, period, measure, used: money(alert.used), limit: money(limit) } });
+        metrics.capAlerts.inc({ campaign_id: sale.bid.campaignId, period, measure, level: String(alert.level) });
+      }
     }
     const type = status === 'sold' ? 'lead.sold' : status === 'rejected' ? 'lead.rejected' : 'lead.unsold';
-    audit.event({ lead_id: subject.leadId, at: now, type, campaign_id: null, detail: { mode, payout: answer.payout, buyers: sold.length, ...(reasons.length > 0 ? { reasons } : {}) } });
+    audit.event({ lead_id: subject.leadId, at: now, type, campaign_id: null, detail: { status, mode, payout: answer.payout, buyers: sold.length, ...(reasons.length > 0 ? { reasons } : {}) } });
+    metrics.leads.inc({ via, status });
+    metrics.auctionSeconds.observe({ via }, (clock.now() - startedAt) / 1000);
     return answer;
-  }
-}
-
-/** The sale is recorded; a lost commit would let the sweeper give its caps back, so insist a little. */
-async function commitWithRetry(commit: () => Promise<void>): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await commit();
-    } catch (error) {
-      if (attempt >= 3) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-    }
   }
 }

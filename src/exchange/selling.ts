@@ -3,7 +3,12 @@
 import type { SaleMode } from '../catalog/types.ts';
 import type { PostBody } from '../buyers/buyer-client.ts';
 import type { ReservationRequest } from '../store/store.ts';
-import { capCounters, capReservation } from '../auction/caps.ts';
+import { budgetLimit, paceIntervalMs } from '../auction/budget.ts';
+import { capCounters, capReservation, type CapCounter } from '../auction/caps.ts';
+import { keys } from './keys.ts';
+import { unavailable } from './availability.ts';
+import { ServiceUnavailable } from '../errors/problems.ts';
+import { recordPatienceMs } from './recording.ts';
 import { chooseWinners, nextSharedWinners } from '../auction/ranking.ts';
 import { totalPayout } from '../auction/settlement.ts';
 import { toDollars } from '../catalog/money.ts';
@@ -36,9 +41,39 @@ export function newSaleState(subject: AuctionSubject, ranked: CollectedBid[]): S
   return { subject, remaining: ranked, sold: [], mode: null, stopReason: null };
 }
 
+/**
+ * One winner's reservation, all or nothing in one script: its caps, its buyer's budget and its
+ * pacing (section 5.5).
+ */
+function reservationFor(deps: ExchangeDeps, bid: CollectedBid, caps: CapCounter[], expiresAt: number): ReservationRequest {
+  const counters = capReservation(caps, bid.amount);
+  const buyer = deps.catalog.buyer(bid.buyerId);
+  const limit = buyer ? budgetLimit(buyer) : null;
+  if (buyer && limit !== null) {
+    counters.push({ key: keys.budget(buyer.id, buyer.budget_epoch ?? 0), amount: bid.amount, limit, ttlSeconds: BUDGET_TTL_S });
+  }
+  const interval = paceIntervalMs(bid.campaign);
+  return {
+    id: newId('rs'),
+    counters,
+    expiresAt,
+    ...(interval ? { pacers: [{ key: keys.pace(bid.campaignId), intervalMs: interval, ttlSeconds: 3600, nowMs: deps.clock.now() }] } : {}),
+  };
+}
+
+/** Spending of a budget epoch is kept this long: an epoch ends when the balance is set again. */
+const BUDGET_TTL_S = 400 * 86_400;
+
+function failureReason(key: string): string {
+  if (key.startsWith('cap:')) return 'cap_reached';
+  if (key.startsWith('budget:')) return 'insufficient_budget';
+  if (key.startsWith('pace:')) return 'paced';
+  return 'reservation_refused';
+}
+
 /** How long an unfinished reservation may live before the sweeper gives it back. */
 export function reservationExpiry(deps: ExchangeDeps, now: number): number {
-  return now + deps.settings.tmaxMs + deps.settings.postDeadlineMs + 30_000;
+  return now + deps.settings.tmaxMs + deps.settings.postDeadlineMs + recordPatienceMs(deps.settings) + 30_000;
 }
 
 /**
@@ -69,7 +104,7 @@ export async function reserveNextRound(deps: ExchangeDeps, state: SaleState, exp
         break;
       }
       mode = choice.mode;
-      candidates = choice.winners as CollectedBid[];
+      candidates = choice.winners;
       deps.audit.event({
         lead_id: state.subject.leadId,
         at: deps.clock.now(),
@@ -81,7 +116,7 @@ export async function reserveNextRound(deps: ExchangeDeps, state: SaleState, exp
       const slots = maxShared - state.sold.length - reserved.length;
       if (slots <= 0) break;
       const taken = new Set([...state.sold.map((s) => s.bid.buyerId), ...reserved.map((r) => r.bid.buyerId)]);
-      candidates = nextSharedWinners(state.remaining, slots, taken) as CollectedBid[];
+      candidates = nextSharedWinners(state.remaining, slots, taken);
       if (candidates.length === 0) break;
     } else {
       break;
@@ -90,26 +125,30 @@ export async function reserveNextRound(deps: ExchangeDeps, state: SaleState, exp
     const tried = new Set(candidates.map((c) => c.key));
     state.remaining = state.remaining.filter((bid) => !tried.has(bid.key));
     const now = deps.clock.now();
-    const requests: ReservationRequest[] = candidates.map((bid) => ({
-      id: newId('rs'),
-      counters: capReservation(capCounters(bid.campaign, now), bid.amount),
-      expiresAt,
-    }));
+    const caps = candidates.map((bid) => capCounters(bid.campaign, now));
+    const requests: ReservationRequest[] = candidates.map((bid, i) => reservationFor(deps, bid, caps[i]!, expiresAt));
     // Nothing to count means nothing to reserve: skip the round trip.
-    const outcomes = requests.some((r) => r.counters.length > 0)
+    const outcomes = requests.some((r) => r.counters.length > 0 || (r.pacers?.length ?? 0) > 0)
       ? await deps.store.reserve(requests)
-      : requests.map((r) => ({ id: r.id, ok: true as const }));
+      : requests.map((r) => ({ id: r.id, ok: true as const, values: [] }));
 
     let failed = false;
     for (let i = 0; i < candidates.length; i++) {
       const bid = candidates[i]!;
       const outcome = outcomes[i]!;
       if (outcome.ok) {
-        reserved.push({ bid, reservationId: outcome.id });
+        const capped = caps[i]!;
+        reserved.push({ bid, reservationId: outcome.id, caps: capped, capValues: outcome.values.slice(0, capped.length) });
         deps.audit.event({ lead_id: state.subject.leadId, at: now, type: 'reservation.made', campaign_id: bid.campaignId, detail: { reservation_id: outcome.id, price: toDollars(bid.amount) } });
       } else {
         failed = true;
-        deps.audit.event({ lead_id: state.subject.leadId, at: now, type: 'reservation.failed', campaign_id: bid.campaignId, detail: { counter: outcome.failedKey } });
+        deps.audit.event({
+          lead_id: state.subject.leadId,
+          at: now,
+          type: 'reservation.failed',
+          campaign_id: bid.campaignId,
+          detail: { reason: failureReason(outcome.failedKey), counter: outcome.failedKey },
+        });
       }
     }
     if (!failed) break;
@@ -135,13 +174,41 @@ export async function postRounds(
   const expiresAt = reservationExpiry(deps, deps.clock.now());
   let round = firstRound ?? (await reserveNextRound(deps, state, expiresAt));
   while (round) {
+    // No lead reaches a buyer that could not be recorded: a dependency may have failed during
+    // the ping phase or the previous round.
+    if (deps.availability.unavailable() !== null) {
+      // Not awaited: a store that is down would hold the answer for its whole timeout, and a
+      // release that does not land expires anyway.
+      void releaseReservations(deps, state.subject.leadId, round.winners, 'dependency_unavailable').catch(() => {});
+      stopsForOutage(deps, state);
+      break;
+    }
     const results = await Promise.all(round.winners.map((winner) => postTo(deps, state, lead, round!.mode, winner, deadline)));
     for (const sale of results) if (sale) state.sold.push(sale);
     if (state.mode === 'exclusive' && state.sold.length > 0) break;
     if (state.sold.length >= state.subject.vertical.max_shared) break;
     if (deps.clock.now() >= deadline) break;
-    round = await reserveNextRound(deps, state, expiresAt);
+    // A store that failed a release would only make the next reservation wait for it too.
+    if (stopsForOutage(deps, state)) break;
+    try {
+      round = await reserveNextRound(deps, state, expiresAt);
+    } catch (error) {
+      // The buyers who accepted hold the lead already: settle their sales rather than lose them.
+      if (state.sold.length === 0) throw error;
+      break;
+    }
   }
+}
+
+/**
+ * True when a dependency is down and the buyers who accepted should be settled now; throws 503
+ * when none has accepted yet.
+ */
+function stopsForOutage(deps: ExchangeDeps, state: SaleState): boolean {
+  const down = deps.availability.unavailable();
+  if (down === null) return false;
+  if (state.sold.length === 0) throw unavailable(down, 'the lead was not posted to any buyer');
+  return true;
 }
 
 async function postTo(
@@ -178,7 +245,7 @@ async function postTo(
       campaign_id: bid.campaignId,
       detail: { sale_id: saleId, attempts: outcome.attempts, latency_ms: outcome.latencyMs, buyer_lead_id: outcome.buyerLeadId },
     });
-    return { saleId, bid, reservationId, buyerLeadId: outcome.buyerLeadId, redirectUrl: outcome.redirectUrl };
+    return { saleId, bid, reservationId, caps: winner.caps, capValues: winner.capValues, buyerLeadId: outcome.buyerLeadId, redirectUrl: outcome.redirectUrl };
   }
   deps.audit.event({
     lead_id,
@@ -192,7 +259,12 @@ async function postTo(
       ...(outcome.kind === 'failed' && outcome.detail ? { error: outcome.detail } : {}),
     },
   });
-  await releaseReservations(deps, lead_id, [winner], outcome.kind === 'rejected' ? 'post_rejected' : 'post_failed');
+  // If the store is down the reservation simply expires and the sweeper gives it back; other
+  // winners of this round may have accepted, and their sales must still be settled.
+  await releaseReservations(deps, lead_id, [winner], outcome.kind === 'rejected' ? 'post_rejected' : 'post_failed').catch((error: unknown) => {
+    if (error instanceof ServiceUnavailable) deps.availability.reportFailure(deps.store.kind);
+    deps.log.warn({ err: error, lead_id, reservation_id: reservationId }, 'could not release a reservation; it will expire');
+  });
   return null;
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { AffiliatePayout, CampaignWithSecret, SaleMode, Vertical } from '../catalog/types.ts';
 import type { AuditLog } from '../audit/events.ts';
@@ -7,7 +8,11 @@ import type { Clock } from '../clock/clock.ts';
 import type { LeadRepository } from '../db/lead-repository.ts';
 import type { ContactHashes } from '../lead/contact.ts';
 import type { RankedBid } from '../auction/ranking.ts';
+import type { ExclusionReason } from '../auction/eligibility.ts';
+import type { CapCounter } from '../auction/caps.ts';
 import type { Store } from '../store/store.ts';
+import type { ReservationCommitter } from '../store/reservation-committer.ts';
+import type { Availability } from './availability.ts';
 
 export interface ExchangeSettings {
   /** Default deadline of the ping phase (section 5.2). */
@@ -28,6 +33,21 @@ export interface ExchangeDeps {
   random: () => number;
   settings: ExchangeSettings;
   log: Logger;
+  metrics: Metrics;
+  /** The health gate: no auction starts, and no post goes out, while Postgres or Redis is down. */
+  availability: Availability;
+  /** Commits the reservations of recorded sales, retrying through a store outage. */
+  commits: ReservationCommitter;
+  /** Exclusions decided outside the pure rules, e.g. an open circuit breaker; null when eligible. */
+  excludeBeforePing?: (campaign: CampaignWithSecret) => ExclusionReason | null;
+}
+
+/** The consumer locks an auction holds until it ends (src/exchange/bidding.ts). */
+export interface ConsumerSession {
+  lockKeys: string[];
+  token: string;
+  /** Set once the session's locks are released, so they are released once. */
+  ended?: boolean;
 }
 
 /** What the auction knows about a lead before its personal data is revealed. */
@@ -52,12 +72,17 @@ export interface CollectedBid extends RankedBid {
 export interface ReservedWinner {
   bid: CollectedBid;
   reservationId: string;
+  /** The caps reserved and each one's value right after (empty for a held winner): for alerts. */
+  caps: CapCounter[];
+  capValues: number[];
 }
 
 export interface MadeSale {
   saleId: string;
   bid: CollectedBid;
   reservationId: string;
+  caps: CapCounter[];
+  capValues: number[];
   buyerLeadId: string | null;
   redirectUrl: string | null;
 }
@@ -78,4 +103,4 @@ export interface LeadAnswer {
 /** Section 3.2's answer to a ping. */
 export type PingAnswer =
   | { ping_id: string; status: 'bid'; payout: number; mode: SaleMode; expires_at: string }
-  | { ping_id: string; status: 'no_bid' };
+  | { ping_id: string; status: 'no_bid'; reason?: 'duplicate' };

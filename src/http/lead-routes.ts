@@ -1,6 +1,6 @@
 // Section 3: the affiliate API.
 import { createHash } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Exchange } from '../exchange/exchange.ts';
 import { InvalidInput } from '../errors/problems.ts';
@@ -11,13 +11,17 @@ import { readJson } from './read-json.ts';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-export function leadRoutes(catalog: Catalog, exchange: Exchange): Hono<{ Variables: AuthVariables }> {
+export function leadRoutes(
+  catalog: Catalog,
+  exchange: Exchange,
+  rateLimit: MiddlewareHandler<{ Variables: AuthVariables }>,
+): Hono<{ Variables: AuthVariables }> {
   const routes = new Hono<{ Variables: AuthVariables }>();
   // Per route, not '*': a wildcard here would also guard every other /v1 path.
   const affiliate = requireAffiliate(catalog);
   const findVertical = (key: string) => catalog.vertical(key);
 
-  routes.post('/leads', affiliate, async (c) => {
+  routes.post('/leads', affiliate, rateLimit, async (c) => {
     const idempotencyKey = c.req.header('idempotency-key') ?? null;
     if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new InvalidInput('Invalid Idempotency-Key header', [{ path: 'Idempotency-Key', message: '1 to 255 printable ASCII characters' }]);
@@ -28,12 +32,12 @@ export function leadRoutes(catalog: Catalog, exchange: Exchange): Hono<{ Variabl
     return c.json(await exchange.directPost(c.get('affiliate'), lead, { idempotencyKey, requestHash }));
   });
 
-  routes.post('/ping', affiliate, async (c) => {
+  routes.post('/ping', affiliate, rateLimit, async (c) => {
     const body = await readJson(c);
     return c.json(await exchange.ping(c.get('affiliate'), parsePingRequest(body.value, findVertical)));
   });
 
-  routes.post('/post', affiliate, async (c) => {
+  routes.post('/post', affiliate, rateLimit, async (c) => {
     const body = await readJson(c);
     return c.json(await exchange.post(c.get('affiliate'), parsePostRequest(body.value)));
   });

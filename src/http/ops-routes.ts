@@ -1,5 +1,6 @@
 // Section 8: liveness and readiness.
 import { Hono } from 'hono';
+import type { Registry } from 'prom-client';
 
 export interface Probe {
   name: string;
@@ -24,10 +25,12 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   });
 }
 
-export function opsRoutes(probes: Probe[]): Hono {
+export function opsRoutes(probes: Probe[], registry: Registry): Hono {
   const routes = new Hono();
 
   routes.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  routes.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
 
   routes.get('/readyz', async (c) => {
     const results = await Promise.all(

@@ -1,7 +1,8 @@
 // The one place errors become HTTP answers: RFC 9457 problem+json, never a stack trace.
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
-import { NotFound, Problem } from '../errors/problems.ts';
+import { isConnectionFailure } from '../db/pg-errors.ts';
+import { NotFound, Problem, ServiceUnavailable } from '../errors/problems.ts';
 
 export function problemResponse(problem: Problem, instance?: string): Response {
   const body = {
@@ -23,6 +24,11 @@ export function errorHandler(log: Logger) {
     if (error instanceof Problem) {
       if (error.status >= 500) log.warn({ err: error.cause ?? error, path: c.req.path }, error.message);
       return problemResponse(error, c.req.path);
+    }
+    if (isConnectionFailure(error)) {
+      // An outage, not a bug: the client should retry (section 8), never see a 500.
+      log.warn({ err: error, path: c.req.path }, 'database unavailable');
+      return problemResponse(new ServiceUnavailable('The database is unavailable; retry shortly'), c.req.path);
     }
     log.error({ err: error, path: c.req.path, method: c.req.method }, 'unhandled error');
     return problemResponse(new Problem(500, 'Internal error', 'The exchange failed to handle this request'), c.req.path);

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { InvalidInput, UnsupportedMediaType } from '../errors/problems.ts';
+import { jsonShapeErrors } from './json-shape.ts';
 
 export interface JsonBody {
   value: unknown;
@@ -14,10 +15,14 @@ export async function readJson(c: Context): Promise<JsonBody> {
   }
   const raw = await c.req.text();
   if (raw.trim() === '') throw new InvalidInput('The request body is empty', [{ path: '', message: 'a JSON body is required' }]);
+  let value: unknown;
   try {
-    return { value: JSON.parse(raw) as unknown, raw };
+    value = JSON.parse(raw) as unknown;
   } catch (error) {
     const message = error instanceof SyntaxError ? error.message : 'malformed JSON';
     throw new InvalidInput('The request body is not valid JSON', [{ path: '', message }]);
   }
+  const shapeErrors = jsonShapeErrors(value);
+  if (shapeErrors.length > 0) throw new InvalidInput('The request body holds values the exchange cannot store', shapeErrors);
+  return { value, raw };
 }

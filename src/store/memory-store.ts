@@ -3,6 +3,7 @@
 // is what makes each call atomic here the way one Lua script is atomic in Redis.
 import { randomBytes } from 'node:crypto';
 import type { AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store, ValueWrite } from './store.ts';
+import { MemoryBuckets, type TokenGrant } from './token-bucket.ts';
 
 interface Counter {
   value: number;
@@ -49,6 +50,7 @@ export class MemoryStore implements Store {
   /** Plain values; counters and pacers live in #counters, the same key space as in Redis. */
   readonly #values = new Map<string, StoredValue>();
   readonly #configListeners = new Set<() => void>();
+  readonly #buckets = new MemoryBuckets();
   #lastPurge: number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -82,7 +84,7 @@ export class MemoryStore implements Store {
         added.set(spec.key, after);
       }
       const pacers = request.pacers ?? [];
-      if (failedKey === null) failedKey = pacers.find((pacer) => (this.#counter(pacer.key, now)?.value ?? 0) > now)?.key ?? null;
+      if (failedKey === null) failedKey = pacers.find((pacer) => (this.#counter(pacer.key, now)?.value ?? 0) > pacer.nowMs)?.key ?? null;
       if (failedKey !== null) {
         outcomes.push({ id: request.id, ok: false, failedKey });
         continue;
@@ -101,7 +103,7 @@ export class MemoryStore implements Store {
       }
       const paced = new Map<string, number>();
       for (const pacer of pacers) {
-        const nextFree = Math.max(this.#counter(pacer.key, now)?.value ?? 0, now) + pacer.intervalMs;
+        const nextFree = Math.max(this.#counter(pacer.key, now)?.value ?? 0, pacer.nowMs) + pacer.intervalMs;
         this.#counters.set(pacer.key, { value: nextFree, expiresAt: now + pacer.ttlSeconds * 1000 });
         paced.set(pacer.key, pacer.intervalMs);
       }
@@ -216,6 +218,10 @@ export class MemoryStore implements Store {
     return token;
   }
 
+  async takeToken(key: string, ratePerSecond: number, burst: number, nowMs: number): Promise<TokenGrant> {
+    return this.#buckets.take(key, ratePerSecond, burst, nowMs);
+  }
+
   async releaseLock(key: string, token: string): Promise<void> {
     if (this.#locks.get(key)?.token === token) this.#locks.delete(key);
   }
@@ -244,7 +250,7 @@ export class MemoryStore implements Store {
     }
     for (const [key, interval] of reservation.paced) {
       const pacer = this.#counter(key, now);
-      if (pacer) pacer.value = Math.max(now, pacer.value - interval);
+      if (pacer) pacer.value -= interval;
     }
     return true;
   }

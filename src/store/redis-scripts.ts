@@ -8,6 +8,7 @@
 //                    is what makes a reservation "open" (so a reservation with no counters works)
 //   hold:<id>        hash { payload, reservations (JSON array of ids), claimed "0"|"1" }, PEXPIRE
 //   lock:<key>       random token, SET NX PX
+//   bucket:<key>     hash { tokens, at } of a rate limit's token bucket, PEXPIRE once it would be full
 //
 // Every key a script touches arrives in KEYS, except two cases where the names can only be learnt
 // inside the script: the counters a reservation record lists (stored as full names for that
@@ -18,10 +19,6 @@
 // Decrements only counters that still exist: a counter that expired (its period ended) must not
 // come back as a negative number; and clamps at 0 in case the key was recreated since.
 const RELEASE_ONE = `
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 local function release_one(zset, record, id)
   if redis.call('ZREM', zset, id) == 0 then
     redis.call('DEL', record)
@@ -31,11 +28,11 @@ local function release_one(zset, record, id)
   for j = 1, #fields, 2 do
     local field = fields[j]
     if string.sub(field, 1, 2) == 'p|' then
-      -- A pacer slot: move the next free instant back by one interval, never into the past.
+      -- A pacer slot: move the next free instant back by one interval (a past instant is free).
       local key = string.sub(field, 3)
       local next_free = tonumber(redis.call('GET', key) or '0')
       if next_free > 0 then
-        redis.call('SET', key, math.max(now_ms(), next_free - tonumber(fields[j + 1])), 'KEEPTTL')
+        redis.call('SET', key, string.format('%d', next_free - tonumber(fields[j + 1])), 'KEEPTTL')
       end
     elseif redis.call('EXISTS', field) == 1 then
       local left = redis.call('DECRBY', field, fields[j + 1])
@@ -51,17 +48,15 @@ end
  * KEYS: [1] res:expiry, then per request: res:<id>, ctr:<key> for each of its counters, then
  *       ctr:<key> for each of its pacers.
  * ARGV: [1] request count, then per request: id, expiresAt, counter count, pacer count, then per
- *       counter: amount, limit ('' = none), ttlSeconds; then per pacer: intervalMs, ttlSeconds.
+ *       counter: amount, limit ('' = none), ttlSeconds; then per pacer: intervalMs, ttlSeconds,
+ *       now (ms, the caller's clock).
  * Returns per request: {0, counter values after...} = reserved, {n} with n > 0 = the n-th
  * counter or pacer (counters first, 1-based) did not fit and nothing was added.
- * Pacers run on Redis' own clock (TIME) so every node shares one pace.
  */
 export const RESERVE = `
 local zset = KEYS[1]
 local ki, ai = 2, 2
 local out = {}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for r = 1, tonumber(ARGV[1]) do
   local record = KEYS[ki]
   local id, expires_at, n, m = ARGV[ai], ARGV[ai + 1], tonumber(ARGV[ai + 2]), tonumber(ARGV[ai + 3])
@@ -92,7 +87,7 @@ for r = 1, tonumber(ARGV[1]) do
     end
     if failed == 0 then
       for p = 0, m - 1 do
-        if tonumber(redis.call('GET', KEYS[pi + p]) or '0') > now then
+        if tonumber(redis.call('GET', KEYS[pi + p]) or '0') > tonumber(ARGV[pa + 3 * p + 2]) then
           failed = n + p + 1
           break
         end
@@ -108,9 +103,9 @@ for r = 1, tonumber(ARGV[1]) do
         redis.call('HINCRBY', record, key, amount)
       end
       for p = 0, m - 1 do
-        local key, interval = KEYS[pi + p], tonumber(ARGV[pa + 2 * p])
-        local next_free = math.max(tonumber(redis.call('GET', key) or '0'), now) + interval
-        redis.call('SET', key, next_free, 'EX', ARGV[pa + 2 * p + 1])
+        local key, interval = KEYS[pi + p], tonumber(ARGV[pa + 3 * p])
+        local next_free = math.max(tonumber(redis.call('GET', key) or '0'), tonumber(ARGV[pa + 3 * p + 2])) + interval
+        redis.call('SET', key, string.format('%d', next_free), 'EX', ARGV[pa + 3 * p + 1])
         redis.call('HSET', record, 'p|' .. key, interval)
       end
       redis.call('ZADD', zset, expires_at, id)
@@ -120,7 +115,7 @@ for r = 1, tonumber(ARGV[1]) do
     end
   end
   ki = ki + n + m
-  ai = ai + 3 * n + 2 * m
+  ai = ai + 3 * n + 3 * m
 end
 return out
 `;
@@ -226,4 +221,32 @@ for i = 1, locks do
   if redis.call('GET', KEYS[i]) == ARGV[2] then redis.call('DEL', KEYS[i]) end
 end
 return 0
+`;
+
+/**
+ * A token bucket (src/store/token-bucket.ts has the same arithmetic in TS).
+ * KEYS: [1] bucket:<key>. ARGV: [1] rate per second, [2] burst, [3] now (ms, the caller's clock),
+ * [4] lifetime (ms) after which an untouched bucket is full anyway.
+ * Returns {1} when a token was taken, else {0, ms until one is back}.
+ */
+export const TAKE_TOKEN = `
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+if now > at then
+  tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+  at = now
+end
+local answer
+if tokens >= 1 then
+  tokens = tokens - 1
+  answer = {1}
+else
+  answer = {0, math.ceil((1 - tokens) * 1000 / rate)}
+end
+-- %.17g round-trips a double exactly, so both stores keep the same fractions of a token.
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return answer
 `;

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
-import { BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE } from './redis-scripts.ts';
+import { BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKEN } from './redis-scripts.ts';
 import type { AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store, ValueWrite } from './store.ts';
+import { bucketLifetimeMs, checkTokenRequest, type TokenGrant } from './token-bucket.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -35,6 +36,7 @@ interface ScriptCommands {
   leadexPutHold(numKeys: number, ...args: Arg[]): Promise<number>;
   leadexClaimHold(numKeys: number, ...args: Arg[]): Promise<string[]>;
   leadexReleaseLock(numKeys: number, ...args: Arg[]): Promise<number>;
+  leadexTakeToken(numKeys: number, ...args: Arg[]): Promise<number[]>;
 }
 
 const EXPIRY_KEY = 'res:expiry';
@@ -42,6 +44,7 @@ const counterKey = (key: string): string => `ctr:${key}`;
 const recordKey = (id: string): string => `res:${id}`;
 const holdKey = (id: string): string => `hold:${id}`;
 const lockKey = (key: string): string => `lock:${key}`;
+const bucketKey = (key: string): string => `bucket:${key}`;
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -54,6 +57,8 @@ export class RedisStore implements Store {
   #markReady!: () => void;
   #readyPending = false;
   #lastError: unknown = null;
+  /** When the connection was lost (Date.now()), null while connected. */
+  #disconnectedAt: number | null = null;
   #closed = false;
   readonly #url: string;
   readonly #channel: string;
@@ -84,9 +89,11 @@ export class RedisStore implements Store {
     });
     this.#client.on('ready', () => {
       this.#lastError = null;
+      this.#disconnectedAt = null;
       this.#markReady();
     });
     this.#client.on('close', () => {
+      this.#disconnectedAt ??= Date.now();
       if (!this.#readyPending) this.#newReadyPromise();
     });
     // Without a listener ioredis prints every reconnect failure; keep the last for error messages.
@@ -102,6 +109,7 @@ export class RedisStore implements Store {
     this.#client.defineCommand('leadexReleaseLock', { lua: RELEASE_LOCK });
     this.#client.defineCommand('leadexBeginAuction', { lua: BEGIN_AUCTION });
     this.#client.defineCommand('leadexEndAuction', { lua: END_AUCTION });
+    this.#client.defineCommand('leadexTakeToken', { lua: TAKE_TOKEN });
     this.#url = options.url;
     this.#channel = `${this.#keyPrefix}config-changed`;
     this.#scripts = this.#client as unknown as ScriptCommands;
@@ -128,7 +136,7 @@ export class RedisStore implements Store {
       }
       for (const pacer of pacers) {
         keys.push(counterKey(pacer.key));
-        args.push(pacer.intervalMs, pacer.ttlSeconds);
+        args.push(pacer.intervalMs, pacer.ttlSeconds, pacer.nowMs);
       }
     }
     const results = await this.#call(() => this.#scripts.leadexReserve(keys.length, ...keys, ...args));
@@ -232,6 +240,13 @@ export class RedisStore implements Store {
     await this.#call(() => this.#scripts.leadexReleaseLock(1, lockKey(key), token));
   }
 
+  async takeToken(key: string, ratePerSecond: number, burst: number, nowMs: number): Promise<TokenGrant> {
+    checkTokenRequest(key, ratePerSecond, burst, nowMs);
+    const lifetime = bucketLifetimeMs(ratePerSecond, burst);
+    const [taken, waitMs] = await this.#call(() => this.#scripts.leadexTakeToken(1, bucketKey(key), ratePerSecond, burst, nowMs, lifetime));
+    return taken === 1 ? { ok: true } : { ok: false, retryAfterMs: Number(waitMs) };
+  }
+
   async ping(): Promise<void> {
     await this.#call(() => this.#client.ping());
   }
@@ -277,12 +292,17 @@ export class RedisStore implements Store {
   }
 
   async #waitReady(): Promise<void> {
+    // A blip is waited out, but only once: every call of an outage shares the one timeout that
+    // started when the connection was lost, so calls during a long outage fail at once (503).
+    const downForMs = this.#disconnectedAt === null ? 0 : Date.now() - this.#disconnectedAt;
+    const waitMs = this.#timeoutMs - downForMs;
+    const last = () => (this.#lastError === null ? '' : ` (last error: ${describe(this.#lastError)})`);
+    if (waitMs <= 0) throw new Error(`not connected for ${downForMs} ms${last()}`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const last = this.#lastError === null ? '' : ` (last error: ${describe(this.#lastError)})`;
-        reject(new Error(`not connected after ${this.#timeoutMs} ms${last}`));
-      }, this.#timeoutMs);
+        reject(new Error(`not connected after ${this.#timeoutMs} ms${last()}`));
+      }, waitMs);
     });
     try {
       await Promise.race([this.#ready, timeout]);

@@ -1,5 +1,8 @@
 // The cross-node state port. Two implementations: Redis (many exchange nodes) and in-process
 // memory (the embedded default). Both must pass test/store/store-contract.ts.
+import type { TokenGrant } from './token-bucket.ts';
+
+export type { TokenGrant } from './token-bucket.ts';
 
 /** One counter a reservation touches, e.g. a campaign's leads-per-day or spend-per-month. */
 export interface CounterSpec {
@@ -13,13 +16,15 @@ export interface CounterSpec {
 }
 
 /**
- * A smooth rate limit (GCRA with no burst): one unit every `intervalMs`, judged on the store's
- * own clock (Redis TIME), so many nodes share one pace. The key holds the next free instant.
+ * A smooth rate limit (GCRA with no burst): one unit every `intervalMs`. The key holds the next
+ * free instant; `nowMs` is the caller's clock (nodes are NTP-synced: a few ms of skew is nothing
+ * next to a pacing interval, and the caller's eligibility check uses the same clock).
  */
 export interface PacerSpec {
   key: string;
   intervalMs: number;
   ttlSeconds: number;
+  nowMs: number;
 }
 
 export interface ReservationRequest {
@@ -106,6 +111,13 @@ export interface Store {
   /** A lease-style lock: returns a token when acquired, null when someone else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<string | null>;
   releaseLock(key: string, token: string): Promise<void>;
+
+  /**
+   * Takes one token from the bucket `key` (created full: `burst` tokens, refilled at
+   * `ratePerSecond`), atomically across all nodes. When empty, says how long until one is back.
+   * `nowMs` is the caller's clock; a bucket never refills backwards when nodes' clocks differ.
+   */
+  takeToken(key: string, ratePerSecond: number, burst: number, nowMs: number): Promise<TokenGrant>;
 
   /**
    * Configuration changed on some node: every node's listener runs (within about a second).

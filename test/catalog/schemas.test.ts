@@ -118,9 +118,10 @@ describe('affiliateCreate / affiliatePatch', () => {
 });
 
 describe('buyerCreate / buyerPatch', () => {
-  it('defaults balance, credit limit and status', () => {
+  it('defaults to an unbudgeted buyer: no balance, no credit, active', () => {
     expect(toBuyer('by_1', buyerCreate.parse({ name: 'Acme' })))
-      .toEqual({ id: 'by_1', name: 'Acme', balance: 0, credit_limit: 0, status: 'active' });
+      .toEqual({ id: 'by_1', name: 'Acme', balance: null, credit_limit: 0, status: 'active' });
+    expect(buyerCreate.parse({ name: 'Acme', balance: 25 }).balance).toBe(25);
   });
 
   it('refuses negative or over-precise money', () => {
@@ -320,7 +321,7 @@ describe('campaignPatch', () => {
 
 describe('parseOrThrow', () => {
   it('returns the parsed value', () => {
-    expect(parseOrThrow(buyerCreate, { name: 'Acme' }, 'Invalid buyer').balance).toBe(0);
+    expect(parseOrThrow(buyerCreate, { name: 'Acme', balance: 12.5 }, 'Invalid buyer').balance).toBe(12.5);
   });
 
   it('throws InvalidInput listing every error', () => {

@@ -121,6 +121,25 @@ describe('RedisStore', () => {
     expect(await a.readCounters(['cap'])).toEqual([36]);
   });
 
+  it('keeps a token bucket under bucket:<key>, expiring once it would be full again anyway', async () => {
+    const prefix = newPrefix();
+    const store = newStore({ keyPrefix: prefix });
+    await store.takeToken('affiliate:af_1', 2, 10, 1_000);
+    expect(await admin.hgetall(`${prefix}bucket:affiliate:af_1`)).toEqual({ tokens: '9', at: '1000' });
+    // 10 tokens at 2/s refill in 5 s; a second more of margin.
+    const ttl = await admin.pttl(`${prefix}bucket:affiliate:af_1`);
+    expect(ttl).toBeGreaterThan(5_000);
+    expect(ttl).toBeLessThanOrEqual(6_000);
+  });
+
+  it('two connections on the same prefix share one token bucket', async () => {
+    const prefix = newPrefix();
+    const a = newStore({ keyPrefix: prefix });
+    const b = newStore({ keyPrefix: prefix });
+    const grants = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).takeToken('affiliate:af_1', 1, 7, 1_000)));
+    expect(grants.filter((g) => g.ok)).toHaveLength(7);
+  });
+
   it('two connections claiming one hold: exactly one wins', async () => {
     const prefix = newPrefix();
     const a = newStore({ keyPrefix: prefix });

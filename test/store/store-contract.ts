@@ -319,7 +319,7 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
     });
 
     describe('pacers', () => {
-      const pacer = (key: string, intervalMs: number) => ({ key, intervalMs, ttlSeconds: 60 });
+      const pacer = (key: string, intervalMs: number) => ({ key, intervalMs, ttlSeconds: 60, nowMs: Date.now() });
 
       it('admit one reservation per interval and refuse the next until the interval passes', async () => {
         const paced = (id: string) => ({ ...request(id, [counter('leads', 1, null)]), pacers: [pacer('pace:c1', 300)] });
@@ -395,6 +395,64 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         await store.announceConfigChange();
         await sleep(100);
         expect(heard).toBe(1);
+      });
+    });
+
+    describe('token buckets', () => {
+      it('start full: burst tokens at once, then a refusal saying when the next one is back', async () => {
+        for (let i = 0; i < 3; i++) expect(await store.takeToken('aff:a', 4, 3, T0)).toEqual({ ok: true });
+        expect(await store.takeToken('aff:a', 4, 3, T0)).toEqual({ ok: false, retryAfterMs: 250 });
+        expect(await store.takeToken('aff:a', 4, 3, T0 + 100)).toEqual({ ok: false, retryAfterMs: 150 });
+      });
+
+      it('refill at the rate, and a refused request does not cost a token', async () => {
+        for (let i = 0; i < 2; i++) await store.takeToken('aff:a', 10, 2, T0);
+        expect((await store.takeToken('aff:a', 10, 2, T0 + 50)).ok).toBe(false);
+        expect(await store.takeToken('aff:a', 10, 2, T0 + 100)).toEqual({ ok: true });
+        expect((await store.takeToken('aff:a', 10, 2, T0 + 100)).ok).toBe(false);
+        expect(await store.takeToken('aff:a', 10, 2, T0 + 200)).toEqual({ ok: true });
+      });
+
+      it('never hold more than burst, however long they sat idle', async () => {
+        await store.takeToken('aff:a', 100, 5, T0);
+        const grants = [];
+        for (let i = 0; i < 7; i++) grants.push((await store.takeToken('aff:a', 100, 5, T0 + 3_600_000)).ok);
+        expect(grants).toEqual([true, true, true, true, true, false, false]);
+      });
+
+      it('keep fractions of a token between calls', async () => {
+        await store.takeToken('aff:a', 3, 1, T0);
+        // 3 per second is one every 333.3 ms: two thirds of one after 222 ms is not yet enough...
+        expect((await store.takeToken('aff:a', 3, 1, T0 + 222)).ok).toBe(false);
+        // ...and the rest arrives on time whichever way the 334 ms are split.
+        expect(await store.takeToken('aff:a', 3, 1, T0 + 334)).toEqual({ ok: true });
+      });
+
+      it('do not refill when a caller\'s clock is behind the last refill (nodes disagreeing on the time)', async () => {
+        await store.takeToken('aff:a', 1, 1, T0 + 5_000);
+        expect((await store.takeToken('aff:a', 1, 1, T0)).ok).toBe(false);
+        expect((await store.takeToken('aff:a', 1, 1, T0 + 4_000)).ok).toBe(false);
+        expect(await store.takeToken('aff:a', 1, 1, T0 + 6_000)).toEqual({ ok: true });
+      });
+
+      it('are separate per key', async () => {
+        expect((await store.takeToken('aff:a', 1, 1, T0)).ok).toBe(true);
+        expect((await store.takeToken('aff:a', 1, 1, T0)).ok).toBe(false);
+        expect((await store.takeToken('aff:b', 1, 1, T0)).ok).toBe(true);
+      });
+
+      it('grant exactly burst tokens among 50 concurrent takers', async () => {
+        const grants = await Promise.all(Array.from({ length: 50 }, () => store.takeToken('aff:hot', 1, 10, T0)));
+        expect(grants.filter((g) => g.ok)).toHaveLength(10);
+      });
+
+      it('refuse a rate, burst or time they cannot keep', async () => {
+        await expect(store.takeToken('aff:a', 0, 1, T0)).rejects.toThrow(RangeError);
+        await expect(store.takeToken('aff:a', -1, 1, T0)).rejects.toThrow(RangeError);
+        await expect(store.takeToken('aff:a', 1, 0, T0)).rejects.toThrow(RangeError);
+        await expect(store.takeToken('aff:a', 1, 1.5, T0)).rejects.toThrow(RangeError);
+        await expect(store.takeToken('aff:a', 1, 1, Number.NaN)).rejects.toThrow(RangeError);
+        await expect(store.takeToken('', 1, 1, T0)).rejects.toThrow(TypeError);
       });
     });
 

@@ -8,20 +8,21 @@ export interface TestDatabase extends Database {
   schema: string;
 }
 
-export async function createTestDatabase(label: string): Promise<TestDatabase> {
+/** `url`: another server than the shared test Postgres, e.g. one the test starts and stops. */
+export async function createTestDatabase(label: string, url = TEST_DATABASE_URL): Promise<TestDatabase> {
   const schema = uniqueName(label);
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   await admin.query(`create schema ${schema}`);
   await admin.end();
-  const database = openPostgres({ url: TEST_DATABASE_URL, searchPath: schema, maxConnections: 20 });
+  const database = openPostgres({ url, searchPath: schema, maxConnections: 20 });
   await migrateToLatest(database.db);
   return {
     ...database,
     schema,
     close: async () => {
       await database.close();
-      const cleanup = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      const cleanup = new pg.Client({ connectionString: url });
       await cleanup.connect();
       await cleanup.query(`drop schema ${schema} cascade`);
       await cleanup.end();

@@ -2,13 +2,17 @@
 // served over HTTP on a random loopback port, plus an operator client to configure it.
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { createApp, type App } from '../../src/app.ts';
 import { buildRuntime, type Runtime } from '../../src/runtime.ts';
 import type { ExchangeSettings } from '../../src/exchange/types.ts';
+import type { RateLimit } from '../../src/http/rate-limit.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import type { PiiCipher } from '../../src/pii/cipher.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import type { Clock } from '../../src/clock/clock.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { TEST_REDIS_URL, uniqueName } from './services.ts';
 
@@ -37,19 +41,39 @@ export interface ExchangeOptions {
   label: string;
   settings?: Partial<ExchangeSettings>;
   store?: 'redis' | 'memory';
+  /** Servers of the test's own (test/support/own-services.ts) instead of the shared ones. */
+  databaseUrl?: string;
+  redisUrl?: string;
+  /** Default: the production logger (with its redaction), silent unless TEST_LOG_LEVEL says otherwise. */
+  log?: Logger;
+  pii?: PiiCipher;
+  affiliateRateLimit?: RateLimit | null;
+  /** Pins the exchange's clock, e.g. offsetClock() to a given local time. */
+  clock?: Clock;
+}
+
+/** A clock that runs at real speed from `at`: timers and deadlines still behave. */
+export function offsetClock(at: string | number): Clock {
+  const offset = new Date(at).getTime() - Date.now();
+  return { now: () => Date.now() + offset };
 }
 
 export async function startExchange(options: ExchangeOptions): Promise<TestExchange> {
-  const database = await createTestDatabase(options.label);
+  const database = await createTestDatabase(options.label, options.databaseUrl);
   const store: Store =
-    options.store === 'memory' ? new MemoryStore() : new RedisStore({ url: TEST_REDIS_URL, keyPrefix: `${uniqueName(options.label)}:` });
+    options.store === 'memory'
+      ? new MemoryStore()
+      : new RedisStore({ url: options.redisUrl ?? TEST_REDIS_URL, keyPrefix: `${uniqueName(options.label)}:` });
   const runtime = await buildRuntime({
     database,
     store,
-    log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    log: options.log ?? createLogger({ level: (process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'silent' }),
+    pii: options.pii,
+    affiliateRateLimit: options.affiliateRateLimit,
     settings: { tmaxMs: 800, holdTtlMs: 30_000, postDeadlineMs: 5000, ...options.settings },
     eventFlushMs: 20,
     sweepIntervalMs: 100,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const app = createApp({ ...runtime.deps, adminToken: ADMIN_TOKEN });
   const server = await new Promise<ServerType>((resolve) => {

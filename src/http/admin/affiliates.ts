@@ -17,7 +17,7 @@ export function affiliateRoutes({ repository, catalog }: AdminDeps): Hono {
     const affiliate: Affiliate = { id: newId('af'), ...input };
     const apiKey = newSecret('lxa');
     await repository.insertAffiliate(affiliate, hashApiKey(apiKey));
-    await catalog.reload();
+    await catalog.changed();
     // The key is shown this once; only its hash is kept.
     return c.json({ ...affiliate, api_key: apiKey }, 201);
   });
@@ -37,7 +37,7 @@ export function affiliateRoutes({ repository, catalog }: AdminDeps): Hono {
     const patch = parseOrThrow(affiliatePatch, (await readJson(c)).value, 'Invalid affiliate');
     const affiliate = await repository.updateAffiliate(c.req.param('id'), patch);
     if (!affiliate) throw new NotFound(`No affiliate ${c.req.param('id')}`);
-    await catalog.reload();
+    await catalog.changed();
     return c.json(affiliate);
   });
 

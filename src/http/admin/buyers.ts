@@ -17,7 +17,7 @@ export function buyerRoutes({ repository, catalog }: AdminDeps): Hono {
     const buyer: Buyer = { id: newId('by'), ...input };
     const apiKey = newSecret('lxb');
     await repository.insertBuyer(buyer, hashApiKey(apiKey));
-    await catalog.reload();
+    await catalog.changed();
     return c.json({ ...buyer, api_key: apiKey }, 201);
   });
 
@@ -36,7 +36,7 @@ export function buyerRoutes({ repository, catalog }: AdminDeps): Hono {
     const patch = parseOrThrow(buyerPatch, (await readJson(c)).value, 'Invalid buyer');
     const buyer = await repository.updateBuyer(c.req.param('id'), patch);
     if (!buyer) throw new NotFound(`No buyer ${c.req.param('id')}`);
-    await catalog.reload();
+    await catalog.changed();
     return c.json(buyer);
   });
 

@@ -1,5 +1,8 @@
 import { Hono } from 'hono';
-import { capCounters } from '../../auction/caps.ts';
+import { budgetLimit } from '../../auction/budget.ts';
+import { campaignTimezone, capCounters } from '../../auction/caps.ts';
+import { startOfLocalDay } from '../../auction/schedule.ts';
+import { keys } from '../../exchange/keys.ts';
 import { campaignCreate, campaignPatch } from '../../catalog/schemas.ts';
 import type { CampaignWithSecret, Filter } from '../../catalog/types.ts';
 import { toDollars } from '../../catalog/money.ts';
@@ -19,7 +22,7 @@ function filterFields(filter: Filter | null | undefined, into: string[] = []): s
   return into;
 }
 
-export function campaignRoutes({ repository, catalog, store, clock }: AdminDeps): Hono {
+export function campaignRoutes({ repository, catalog, store, clock, leads, breakers }: AdminDeps): Hono {
   const routes = new Hono();
 
   /** References must point at things that exist, and filters at fields the vertical has. */
@@ -42,7 +45,7 @@ export function campaignRoutes({ repository, catalog, store, clock }: AdminDeps)
     checkReferences(input, input.vertical);
     const campaign: CampaignWithSecret = { id: newId('cp'), ...input, signing_secret: newSecret('lxs') };
     await repository.insertCampaign(campaign);
-    await catalog.reload();
+    await catalog.changed();
     // The signing secret is shown this once.
     return c.json({ ...publicCampaign(campaign), signing_secret: campaign.signing_secret }, 201);
   });
@@ -68,14 +71,14 @@ export function campaignRoutes({ repository, catalog, store, clock }: AdminDeps)
     checkReferences(merged, merged.vertical);
     const campaign = await repository.updateCampaign(current.id, patch);
     if (!campaign) throw new NotFound(`No campaign ${c.req.param('id')}`);
-    await catalog.reload();
+    await catalog.changed();
     return c.json(campaign);
   });
 
   routes.delete('/:id', async (c) => {
     const campaign = await repository.updateCampaign(c.req.param('id'), { status: 'deleted' });
     if (!campaign) throw new NotFound(`No campaign ${c.req.param('id')}`);
-    await catalog.reload();
+    await catalog.changed();
     return c.body(null, 204);
   });
 
@@ -83,8 +86,16 @@ export function campaignRoutes({ repository, catalog, store, clock }: AdminDeps)
     const campaign = catalog.campaign(c.req.param('id'));
     if (!campaign) throw new NotFound(`No campaign ${c.req.param('id')}`);
     const now = clock.now();
+    const buyer = catalog.buyer(campaign.buyer_id);
+    if (!buyer) throw new NotFound(`No buyer ${campaign.buyer_id}`);
     const counters = capCounters(campaign, now);
-    const values = counters.length > 0 ? await store.readCounters(counters.map((k) => k.key)) : [];
+    const [spent = 0, nextSlot = 0, ...values] = await store.readCounters([
+      keys.budget(buyer.id, buyer.budget_epoch ?? 0),
+      keys.pace(campaign.id),
+      ...counters.map((k) => k.key),
+    ]);
+    const dayStart = startOfLocalDay(campaignTimezone(campaign), now);
+    const today = await leads.campaignDay(campaign.id, new Date(dayStart));
     return c.json({
       campaign_id: campaign.id,
       status: campaign.status,
@@ -95,6 +106,15 @@ export function campaignRoutes({ repository, catalog, store, clock }: AdminDeps)
           ? { period: counter.period, measure: 'spend', used: toDollars(used), limit: toDollars(counter.limit), remaining: toDollars(Math.max(0, counter.limit - used)) }
           : { period: counter.period, measure: 'leads', used, limit: counter.limit, remaining: Math.max(0, counter.limit - used) };
       }),
+      pacing: campaign.max_per_minute
+        ? { max_per_minute: campaign.max_per_minute, next_slot_at: nextSlot > now ? new Date(nextSlot).toISOString() : null }
+        : null,
+      budget: budgetLimit(buyer) === null
+        ? null
+        : { buyer_id: buyer.id, limit: toDollars(budgetLimit(buyer)!), spent: toDollars(spent), available: toDollars(budgetLimit(buyer)! - spent) },
+      today: { since: new Date(dayStart).toISOString(), pings: today.pings, bids: today.bids, sales: today.sales, spend: toDollars(today.spend_cents) },
+      // This node's breakers: each exchange node judges buyers by the calls it made itself.
+      breaker: breakers.report(campaign),
     });
   });
 

@@ -5,6 +5,8 @@ import { buyerRoutes } from './buyers.ts';
 import { campaignRoutes } from './campaigns.ts';
 import type { AdminDeps } from './deps.ts';
 import { adminLeadRoutes } from './leads.ts';
+import { adminLedgerRoutes } from './ledger.ts';
+import { adminReturnRoutes } from './returns.ts';
 import { verticalRoutes } from './verticals.ts';
 
 export function adminRoutes(deps: AdminDeps, adminToken: string): Hono {
@@ -15,5 +17,7 @@ export function adminRoutes(deps: AdminDeps, adminToken: string): Hono {
   admin.route('/buyers', buyerRoutes(deps));
   admin.route('/campaigns', campaignRoutes(deps));
   admin.route('/leads', adminLeadRoutes(deps));
+  admin.route('/returns', adminReturnRoutes(deps));
+  admin.route('/ledger', adminLedgerRoutes(deps));
   return admin;
 }

@@ -12,7 +12,7 @@ export function verticalRoutes({ repository, catalog }: AdminDeps): Hono {
   routes.post('/', async (c) => {
     const vertical = parseOrThrow(verticalCreate, (await readJson(c)).value, 'Invalid vertical');
     if (!(await repository.insertVertical(vertical))) throw new Conflict(`Vertical ${vertical.key} already exists`);
-    await catalog.reload();
+    await catalog.changed();
     return c.json(vertical, 201);
   });
 
@@ -31,7 +31,7 @@ export function verticalRoutes({ repository, catalog }: AdminDeps): Hono {
     const patch = parseOrThrow(verticalPatch, (await readJson(c)).value, 'Invalid vertical');
     const vertical = await repository.updateVertical(c.req.param('key'), patch);
     if (!vertical) throw new NotFound(`No vertical ${c.req.param('key')}`);
-    await catalog.reload();
+    await catalog.changed();
     return c.json(vertical);
   });
 

@@ -1,0 +1,736 @@
+// `npm run bench`: leadex against the floor (load/floor.ts) on the same buyer fleet with the same
+// load, for issue 5's targets. See load/README.md for what every number means.
+//
+// Settings come from flags or the environment (flag wins):
+//   --duration / BENCH_DURATION_S          measured seconds per run            (5)
+//   --warmup / BENCH_WARMUP_S              unmeasured seconds before each run  (2)
+//   --sustained / BENCH_SUSTAINED_S        sustained leadex run, 0 to skip     (60)
+//   --sustained-warmup / BENCH_SUSTAINED_WARMUP_S   RSS baseline taken after   (min(10, sustained/4))
+//   --sustained-rate / BENCH_SUSTAINED_RATE offered auctions/s, 0 = max        (0)
+//   --sustained-latency / BENCH_SUSTAINED_LATENCY  buyer latency               (lognormal:10,0.5,300)
+//   --connections / BENCH_CONNECTIONS      affiliate connections               (50)
+//   --rate / BENCH_RATE                    offered auctions/s in scenario b    (200)
+//   --rate-driver / BENCH_RATE_DRIVER      autocannon | open                   (autocannon)
+//   --scenarios / BENCH_SCENARIOS          any of a,b,c                        (a,b,c)
+//   --modes / BENCH_MODES                  any of direct,two-phase             (direct,two-phase)
+//   --fleet-procs / BENCH_FLEET_PROCS      buyer fleet processes               (1)
+//   --no-bid-rate / BENCH_NO_BID_RATE      share of pings answered 204         (0.2)
+//   --reject-rate / BENCH_POST_REJECT_RATE share of posts rejected             (0.05)
+//   --profile / BENCH_PROFILE              a scenario (a|b|c|sustained) in which leadex and the
+//                                          floor are CPU-profiled (inspector protocol) during
+//                                          each measured run only; files under load/results/prof,
+//                                          summaries printed
+//   --out / BENCH_OUT                      results JSON                        (load/results/latest.json)
+//   --repeat / BENCH_REPEAT                measured runs per scenario, mode and server, floor and
+//                                          leadex alternating; the least disturbed one (fewest
+//                                          CPU ms taken by other processes) is reported   (1)
+//   --quiet-wait / BENCH_QUIET_WAIT_S      before each measured run, wait up to this long for
+//   --quiet-busy / BENCH_QUIET_BUSY        the machine to be at most this busy   (20, 0.25)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeLatency, parseLatency, startFleet, type Fleet, type FleetCounts, type Latency } from './buyer-fleet.ts';
+import { spawnNode, type Child } from './child.ts';
+import { attachProfiler, INSPECT_ARGS, type Profiler } from './inspector.ts';
+import { drive, directLead, type DriveResult, type Mode, type RateDriver } from './driver.ts';
+import { startLeadex, type Census, type Leadex } from './leadex-server.ts';
+import { cpuByName, cpuDelta, cpuMs, cpuTimes, ioCounts, machineCpuMs, rssMiB } from './proc.ts';
+import { formatProfile, summariseProfile, type ProfileSummary } from './profile.ts';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// ---- settings ----------------------------------------------------------------------------------
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    sustained: { type: 'string' },
+    'sustained-warmup': { type: 'string' },
+    'sustained-rate': { type: 'string' },
+    'sustained-latency': { type: 'string' },
+    connections: { type: 'string' },
+    rate: { type: 'string' },
+    'rate-driver': { type: 'string' },
+    scenarios: { type: 'string' },
+    modes: { type: 'string' },
+    'fleet-procs': { type: 'string' },
+    'no-bid-rate': { type: 'string' },
+    'reject-rate': { type: 'string' },
+    profile: { type: 'string' },
+    out: { type: 'string' },
+    'quiet-wait': { type: 'string' },
+    repeat: { type: 'string' },
+    'quiet-busy': { type: 'string' },
+  },
+  allowPositionals: false,
+});
+
+const setting = (flag: keyof typeof flags, env: string, fallback: string): string => {
+  const value = flags[flag] ?? process.env[env];
+  return value === undefined || value === '' ? fallback : String(value);
+};
+const num = (flag: keyof typeof flags, env: string, fallback: number): number => {
+  const value = Number(setting(flag, env, String(fallback)));
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${env} must be a number >= 0`);
+  return value;
+};
+
+const sustainedS = num('sustained', 'BENCH_SUSTAINED_S', 60);
+const settings = {
+  durationS: num('duration', 'BENCH_DURATION_S', 5),
+  warmupS: num('warmup', 'BENCH_WARMUP_S', 2),
+  sustainedS,
+  sustainedWarmupS: num('sustained-warmup', 'BENCH_SUSTAINED_WARMUP_S', Math.min(10, Math.round(sustainedS / 4))),
+  sustainedRate: num('sustained-rate', 'BENCH_SUSTAINED_RATE', 0),
+  sustainedLatency: parseLatency(setting('sustained-latency', 'BENCH_SUSTAINED_LATENCY', 'lognormal:10,0.5,300')),
+  connections: num('connections', 'BENCH_CONNECTIONS', 50),
+  rate: num('rate', 'BENCH_RATE', 200),
+  rateDriver: setting('rate-driver', 'BENCH_RATE_DRIVER', 'autocannon') as RateDriver,
+  scenarios: setting('scenarios', 'BENCH_SCENARIOS', 'a,b,c').split(',').map((s) => s.trim()).filter(Boolean),
+  modes: setting('modes', 'BENCH_MODES', 'direct,two-phase').split(',').map((s) => s.trim()).filter(Boolean) as Mode[],
+  fleetProcesses: num('fleet-procs', 'BENCH_FLEET_PROCS', 1),
+  noBidRate: num('no-bid-rate', 'BENCH_NO_BID_RATE', 0.2),
+  postRejectRate: num('reject-rate', 'BENCH_POST_REJECT_RATE', 0.05),
+  profile: setting('profile', 'BENCH_PROFILE', ''),
+  out: setting('out', 'BENCH_OUT', join(HERE, 'results', 'latest.json')),
+  repeat: Math.max(1, Math.round(num('repeat', 'BENCH_REPEAT', 1))),
+  quietWaitS: num('quiet-wait', 'BENCH_QUIET_WAIT_S', 20),
+  quietBusy: num('quiet-busy', 'BENCH_QUIET_BUSY', 0.25),
+};
+if (settings.rateDriver !== 'autocannon' && settings.rateDriver !== 'open') throw new Error('BENCH_RATE_DRIVER is autocannon or open');
+for (const mode of settings.modes) if (mode !== 'direct' && mode !== 'two-phase') throw new Error(`unknown mode ${mode}`);
+
+interface Scenario {
+  key: string;
+  title: string;
+  buyers: number;
+  latency: Latency;
+  /** Offered auctions/s; undefined = max throughput with `connections`. */
+  rate?: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { key: 'a', title: '10 buyers @0ms, max', buyers: 10, latency: { kind: 'fixed', ms: 0 } },
+  { key: 'b', title: `10 buyers @50ms, ${settings.rate}/s`, buyers: 10, latency: { kind: 'fixed', ms: 50 }, rate: settings.rate },
+  { key: 'c', title: '100 buyers @0ms, max', buyers: 100, latency: { kind: 'fixed', ms: 0 } },
+];
+
+// ---- measuring ---------------------------------------------------------------------------------
+
+type Target = 'floor' | 'leadex';
+
+const SERVICES = ['postgres', 'redis-server'];
+
+interface Row {
+  scenario: string;
+  title: string;
+  mode: Mode;
+  target: Target;
+  /** Which repetition this was (see BENCH_REPEAT). */
+  rep: number;
+  profiled: boolean;
+  drive: DriveResult;
+  /** Exchange process CPU, ms, over the measured run. */
+  cpuMs: number;
+  cpuMsPerAuction: number;
+  /** postgres + redis-server processes (machine-wide), ms per auction. */
+  servicesMsPerAuction: number;
+  /** Fleet processes, ms per auction (context: is the fleet the bottleneck?). */
+  fleetMsPerAuction: number;
+  /** Whole machine busy share during the run. */
+  machineBusy: number;
+  /** The bench process itself (autocannon), ms per auction. */
+  driverMsPerAuction: number;
+  /** Machine busy time not accounted for by exchange, services, fleet or driver, ms per auction. */
+  otherMsPerAuction: number;
+  rssMiB: number;
+  soldShare: number;
+  /** Exchange CPU split: user (JavaScript, parsing, crypto) and system (mostly loopback networking). */
+  userMsPerAuction: number;
+  sysMsPerAuction: number;
+  /** Exchange read / write system calls and bytes written, per auction (/proc/<pid>/io). */
+  readCallsPerAuction: number;
+  writeCallsPerAuction: number;
+  kibWrittenPerAuction: number;
+}
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Server {
+  target: Target;
+  pid: number;
+  url: string;
+  apiKey: string;
+  profiler: Profiler | null;
+}
+
+function loadFor(scenario: Scenario, server: Server, mode: Mode) {
+  return {
+    url: server.url,
+    apiKey: server.apiKey,
+    mode,
+    connections: settings.connections,
+    rateDriver: settings.rateDriver,
+    ...(scenario.rate ? { rate: scenario.rate } : {}),
+  };
+}
+
+/** One measured run (after the caller's warm-up); profiled when `profile` and a profiler exist. */
+async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fleet, rep: number, profile: boolean): Promise<Row> {
+  const { target, pid } = server;
+  const profiler = profile ? server.profiler : null;
+  const fleetCpu = () => fleet.pids.reduce((sum, p) => sum + cpuMs(p), 0);
+  await waitForQuiet();
+  await profiler?.start();
+  const before = {
+    cpu: cpuTimes(pid),
+    io: ioCounts(pid),
+    svc: cpuByName(SERVICES),
+    fleet: fleetCpu(),
+    machine: machineCpuMs(),
+    driver: process.cpuUsage(),
+  };
+  const result = await drive({ ...loadFor(scenario, server, mode), durationS: settings.durationS });
+  // Let trailing work of the measured auctions (audit flushes) land in the window.
+  await sleep(250);
+  const driverUs = process.cpuUsage(before.driver);
+  const after = { cpu: cpuTimes(pid), io: ioCounts(pid), svc: cpuByName(SERVICES), fleet: fleetCpu(), machine: machineCpuMs() };
+  const cpu = after.cpu.user + after.cpu.sys - before.cpu.user - before.cpu.sys;
+  if (profiler) {
+    const file = await profiler.stop(join(PROFILE_DIR, `${target}-${scenario.key}-${mode}.cpuprofile`));
+    profiles.push({ scenario: scenario.key, mode, target, summary: summariseProfile(file, 25) });
+  }
+  const auctions = Math.max(1, result.auctions);
+  const sold = result.outcomes.sold ?? 0;
+  const row: Row = {
+    scenario: scenario.key,
+    title: scenario.title,
+    mode,
+    target,
+    rep,
+    profiled: profiler !== null,
+    drive: result,
+    cpuMs: cpu,
+    cpuMsPerAuction: cpu / auctions,
+    servicesMsPerAuction: cpuDelta(before.svc, after.svc) / auctions,
+    fleetMsPerAuction: (after.fleet - before.fleet) / auctions,
+    machineBusy: (after.machine.busy - before.machine.busy) / Math.max(1, after.machine.total - before.machine.total),
+    driverMsPerAuction: (driverUs.user + driverUs.system) / 1000 / auctions,
+    otherMsPerAuction: 0,
+    rssMiB: rssMiB(pid),
+    soldShare: result.auctions > 0 ? sold / result.auctions : 0,
+    userMsPerAuction: (after.cpu.user - before.cpu.user) / auctions,
+    sysMsPerAuction: (after.cpu.sys - before.cpu.sys) / auctions,
+    readCallsPerAuction: (after.io.syscr - before.io.syscr) / auctions,
+    writeCallsPerAuction: (after.io.syscw - before.io.syscw) / auctions,
+    kibWrittenPerAuction: (after.io.wchar - before.io.wchar) / 1024 / auctions,
+  };
+  // Busy time of the machine nobody in the bench accounts for: other users of the box.
+  row.otherMsPerAuction =
+    (after.machine.busy - before.machine.busy) / auctions - row.cpuMsPerAuction - row.servicesMsPerAuction - row.fleetMsPerAuction - row.driverMsPerAuction;
+  log(
+    `${scenario.key} ${mode.padEnd(9)} ${target.padEnd(6)} #${rep} ${result.auctionsPerS.toFixed(0)} auctions/s, p50 ${result.latency.p50.toFixed(1)} p99 ${result.latency.p99.toFixed(1)} ms, ` +
+      `cpu ${row.cpuMsPerAuction.toFixed(3)} ms/auction, errors ${result.errors.total}, other ${row.otherMsPerAuction.toFixed(2)} ms/auction, outcomes ${JSON.stringify(result.outcomes)}`,
+  );
+  if (result.errors.total > 0) log(`  errors: ${JSON.stringify(result.errors.byStatus)} conn ${result.errors.connection} timeouts ${result.errors.timeouts} ${result.errors.samples.join(' | ')}`);
+  return row;
+}
+
+/**
+ * Other users of the machine (test suites, compilers) skew every number: before a measured run,
+ * wait (bounded) until the machine is mostly idle. Runs that were disturbed anyway are flagged.
+ */
+async function waitForQuiet(): Promise<void> {
+  const giveUp = performance.now() + settings.quietWaitS * 1000;
+  let waited = false;
+  for (;;) {
+    const a = machineCpuMs();
+    await sleep(500);
+    const b = machineCpuMs();
+    const busy = (b.busy - a.busy) / Math.max(1, b.total - a.total);
+    if (busy <= settings.quietBusy || performance.now() >= giveUp) {
+      if (waited) log(`machine ${busy <= settings.quietBusy ? 'quiet' : 'still busy'} (${(busy * 100).toFixed(0)}% busy)`);
+      return;
+    }
+    if (!waited) log(`machine ${(busy * 100).toFixed(0)}% busy before a run: waiting up to ${settings.quietWaitS} s for quiet`);
+    waited = true;
+  }
+}
+
+/** One direct lead through fetch: what the exchange answers (verifies it sells at all). */
+async function sanityLead(url: string, apiKey: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}/v1/leads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: directLead(),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // keep text
+  }
+  return { status: response.status, body };
+}
+
+const PROFILE_DIR = join(HERE, 'results', 'prof');
+
+interface AuditCheck {
+  scenario: string;
+  pingsReceived: number;
+  pingedEvents: number;
+  /** Pings a buyer received for which no campaign.pinged event exists (must be 0). */
+  missingEvents: number;
+  missingSamples: string[];
+  /** campaign.pinged events for pings no buyer received (breaker open, deadline passed in a queue). */
+  eventsWithoutPing: number;
+  census: Census;
+  exitCode: number | null;
+  warnings: string[];
+}
+
+function warningsOf(leadex: Leadex): string[] {
+  return leadex.warnings().slice(0, 5).map((w) => `${w.msg ?? ''} ${w.err?.message ?? ''}`.trim());
+}
+
+async function stopAndAudit(scenarioKey: string, leadex: Leadex, fleet: Fleet): Promise<AuditCheck> {
+  await sleep(1000);
+  const counts: FleetCounts = await fleet.counts();
+  const received = await fleet.pingIds();
+  const exitCode = await leadex.stop();
+  const census = await leadex.census();
+  const evented = await leadex.pingedKeys();
+  const receivedKeys = new Set<string>();
+  const missing: string[] = [];
+  received.forEach((ids, index) => {
+    for (const id of ids) {
+      const key = `${id} ${leadex.campaignIds[index]}`;
+      receivedKeys.add(key);
+      if (!evented.has(key)) missing.push(key);
+    }
+  });
+  let eventsWithoutPing = 0;
+  for (const key of evented) if (!receivedKeys.has(key)) eventsWithoutPing++;
+  const check: AuditCheck = {
+    scenario: scenarioKey,
+    // Plain /ping requests: leadex's (the floor's carry a query string).
+    pingsReceived: counts.total.pings,
+    pingedEvents: census.events['campaign.pinged'] ?? 0,
+    missingEvents: missing.length,
+    missingSamples: missing.slice(0, 5),
+    eventsWithoutPing,
+    census,
+    exitCode,
+    warnings: warningsOf(leadex),
+  };
+  log(
+    `${scenarioKey} leadex audit: fleet received ${check.pingsReceived} pings, ${check.pingedEvents} campaign.pinged events, ` +
+      `${check.missingEvents} received pings without an event, ${eventsWithoutPing} events without a received ping (exit ${exitCode})`,
+  );
+  return check;
+}
+
+// ---- scenarios ---------------------------------------------------------------------------------
+
+/** The reported run per scenario, mode and target (the least disturbed repetition). */
+const rows: Row[] = [];
+/** Every measured run. */
+const allRuns: Row[] = [];
+const audits: AuditCheck[] = [];
+const sanity: Array<{ scenario: string; target: Target; status: number; body: unknown }> = [];
+const profiles: Array<{ scenario: string; mode: Mode; target: Target; summary: ProfileSummary }> = [];
+
+async function startFloor(fleet: Fleet, nodeArgs: string[]): Promise<{ child: Child; url: string }> {
+  // Same buyers, same paths; the query string only lets the fleet count the floor's requests apart.
+  const buyers = fleet.buyers.map((b) => ({ pingUrl: `${b.pingUrl}?floor`, postUrl: `${b.postUrl}?floor` }));
+  const child = spawnNode({
+    script: join(HERE, 'floor.ts'),
+    cwd: ROOT,
+    nodeArgs,
+    env: { FLOOR_BUYERS: JSON.stringify(buyers), FLOOR_PORT: '0' },
+    echo: '[floor]',
+  });
+  const ready = await child.waitFor('ready');
+  return { child, url: ready.url as string };
+}
+
+/** The least disturbed of a target's repetitions: the one the fewest foreign CPU ms hit. */
+function leastDisturbed(runs: Row[]): Row {
+  return runs.reduce((best, r) => (r.otherMsPerAuction < best.otherMsPerAuction ? r : best));
+}
+
+async function runScenario(scenario: Scenario): Promise<void> {
+  log(`scenario ${scenario.key}: ${scenario.title} (${describeLatency(scenario.latency)})`);
+  const profiled = settings.profile === scenario.key;
+  if (profiled) mkdirSync(PROFILE_DIR, { recursive: true });
+  const fleet = await startFleet({
+    buyers: scenario.buyers,
+    processes: settings.fleetProcesses,
+    latency: scenario.latency,
+    noBidRate: settings.noBidRate,
+    postRejectRate: settings.postRejectRate,
+  });
+  let floor: { child: Child; url: string } | undefined;
+  let leadex: Leadex | undefined;
+  const profilers: Profiler[] = [];
+  try {
+    // Both exchanges stay up for the whole scenario (an idle one costs nothing), so their runs
+    // can alternate: a neighbour's burst of CPU then hits both rather than one.
+    floor = await startFloor(fleet, profiled ? INSPECT_ARGS : []);
+    leadex = await startLeadex({ buyers: fleet.buyers, label: scenario.key, ...(profiled ? { nodeArgs: INSPECT_ARGS } : {}) });
+    const servers: Server[] = [
+      { target: 'floor', pid: floor.child.pid, url: floor.url, apiKey: 'none', profiler: profiled ? await attachProfiler(floor.child) : null },
+      { target: 'leadex', pid: leadex.pid, url: leadex.url, apiKey: leadex.apiKey, profiler: profiled ? await attachProfiler(leadex.child) : null },
+    ];
+    for (const server of servers) if (server.profiler) profilers.push(server.profiler);
+    await fleet.reset();
+    for (const server of servers) {
+      const s = await sanityLead(server.url, server.apiKey);
+      sanity.push({ scenario: scenario.key, target: server.target, ...s });
+      log(`${scenario.key} ${server.target} sanity lead: ${s.status} ${JSON.stringify(s.body)}`);
+    }
+
+    for (const mode of settings.modes) {
+      for (const server of servers) if (settings.warmupS > 0) await drive({ ...loadFor(scenario, server, mode), durationS: settings.warmupS });
+      await sleep(200);
+      const runs: Row[] = [];
+      for (let rep = 1; rep <= settings.repeat; rep++) {
+        const order = rep % 2 === 1 ? servers : [...servers].reverse();
+        for (const server of order) runs.push(await measure(scenario, server, mode, fleet, rep, rep === 1));
+      }
+      allRuns.push(...runs);
+      for (const server of servers) rows.push(leastDisturbed(runs.filter((r) => r.target === server.target)));
+    }
+
+    for (const profiler of profilers) profiler.close();
+    await floor.child.stop();
+    audits.push(await stopAndAudit(scenario.key, leadex, fleet));
+  } finally {
+    for (const profiler of profilers) profiler.close();
+    await floor?.child.stop();
+    await leadex?.stop();
+    await leadex?.drop();
+    await fleet.stop();
+  }
+}
+
+interface Sustained {
+  durationS: number;
+  warmupS: number;
+  rate: number | null;
+  latency: string;
+  drive: DriveResult;
+  rssStartMiB: number;
+  rssWarmMiB: number;
+  rssEndMiB: number;
+  rssMaxMiB: number;
+  rssSamples: Array<{ t: number; rss: number }>;
+  cpuMsPerAuction: number;
+  audit: AuditCheck;
+}
+
+async function runSustained(): Promise<Sustained> {
+  log(`sustained: leadex, 10 buyers (${describeLatency(settings.sustainedLatency)}), ${settings.sustainedS} s, ${settings.sustainedRate ? `${settings.sustainedRate}/s` : `max with ${settings.connections} connections`}`);
+  const profiled = settings.profile === 'sustained';
+  if (profiled) mkdirSync(PROFILE_DIR, { recursive: true });
+  const fleet = await startFleet({
+    buyers: 10,
+    processes: settings.fleetProcesses,
+    latency: settings.sustainedLatency,
+    noBidRate: settings.noBidRate,
+    postRejectRate: settings.postRejectRate,
+  });
+  try {
+    const leadex = await startLeadex({ buyers: fleet.buyers, label: 'sustained', ...(profiled ? { nodeArgs: INSPECT_ARGS } : {}) });
+    const profiler = profiled ? await attachProfiler(leadex.child) : null;
+    try {
+      await fleet.reset();
+      const rssStart = rssMiB(leadex.pid);
+      const samples: Array<{ t: number; rss: number }> = [];
+      const t0 = performance.now();
+      const sampler = setInterval(() => samples.push({ t: (performance.now() - t0) / 1000, rss: rssMiB(leadex.pid) }), 1000);
+      await waitForQuiet();
+      await profiler?.start();
+      const cpu0 = cpuMs(leadex.pid);
+      const result = await drive({
+        url: leadex.url,
+        apiKey: leadex.apiKey,
+        mode: 'direct',
+        connections: settings.connections,
+        durationS: settings.sustainedS,
+        rateDriver: settings.rateDriver,
+        ...(settings.sustainedRate ? { rate: settings.sustainedRate } : {}),
+      });
+      clearInterval(sampler);
+      const cpu1 = cpuMs(leadex.pid);
+      if (profiler) {
+        const file = await profiler.stop(join(PROFILE_DIR, 'leadex-sustained-direct.cpuprofile'));
+        profiles.push({ scenario: 'sustained', mode: 'direct', target: 'leadex', summary: summariseProfile(file, 25) });
+        profiler.close();
+      }
+      samples.push({ t: (performance.now() - t0) / 1000, rss: rssMiB(leadex.pid) });
+      const warm = samples.find((s) => s.t >= settings.sustainedWarmupS) ?? samples[0]!;
+      const end = samples[samples.length - 1]!;
+      log(`sustained: ${result.auctionsPerS.toFixed(0)} auctions/s, errors ${result.errors.total}, RSS start ${rssStart.toFixed(0)} warm ${warm.rss.toFixed(0)} end ${end.rss.toFixed(0)} MiB`);
+      const audit = await stopAndAudit('sustained', leadex, fleet);
+      return {
+        durationS: settings.sustainedS,
+        warmupS: settings.sustainedWarmupS,
+        rate: settings.sustainedRate || null,
+        latency: describeLatency(settings.sustainedLatency),
+        drive: result,
+        rssStartMiB: rssStart,
+        rssWarmMiB: warm.rss,
+        rssEndMiB: end.rss,
+        rssMaxMiB: Math.max(...samples.map((s) => s.rss)),
+        rssSamples: samples,
+        cpuMsPerAuction: (cpu1 - cpu0) / Math.max(1, result.auctions),
+        audit,
+      };
+    } finally {
+      profiler?.close();
+      await leadex.stop();
+      await leadex.drop();
+    }
+  } finally {
+    await fleet.stop();
+  }
+}
+
+// ---- report ------------------------------------------------------------------------------------
+
+interface Check {
+  name: string;
+  pass: boolean;
+  detail: string;
+}
+
+function find(scenario: string, mode: Mode, target: Target): Row | undefined {
+  return rows.find((r) => r.scenario === scenario && r.mode === mode && r.target === target);
+}
+
+function ratios(scenario: string, mode: Mode): { thr: number; cpu: number } | null {
+  const floor = find(scenario, mode, 'floor');
+  const leadex = find(scenario, mode, 'leadex');
+  if (!floor || !leadex) return null;
+  return { thr: leadex.drive.auctionsPerS / floor.drive.auctionsPerS, cpu: leadex.cpuMsPerAuction / floor.cpuMsPerAuction };
+}
+
+/**
+ * Why a leadex run cannot count as a win whatever its speed: it answered errors, or sold clearly
+ * less than the floor did on the same fleet. Null when it is a fair comparison.
+ */
+function unfair(scenario: string, mode: Mode): string | null {
+  const floor = find(scenario, mode, 'floor');
+  const leadex = find(scenario, mode, 'leadex');
+  if (!floor || !leadex) return null;
+  const reasons: string[] = [];
+  const errorShare = leadex.drive.errors.total / Math.max(1, leadex.drive.auctions + leadex.drive.errors.total);
+  if (errorShare > 0.001) reasons.push(`leadex errors ${(errorShare * 100).toFixed(1)}%`);
+  if (leadex.soldShare < floor.soldShare - 0.05) reasons.push(`leadex sold ${(leadex.soldShare * 100).toFixed(0)}% vs floor ${(floor.soldShare * 100).toFixed(0)}%`);
+  return reasons.length > 0 ? reasons.join(', ') : null;
+}
+
+function checks(sustained: Sustained | null): Check[] {
+  const list: Check[] = [];
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const guarded = (name: string, pass: boolean, detail: string, scenario: string, mode: Mode): Check => {
+    const why = unfair(scenario, mode);
+    return why ? { name, pass: false, detail: `${detail} — not comparable: ${why}` } : { name, pass, detail };
+  };
+  for (const mode of settings.modes) {
+    const a = ratios('a', mode);
+    if (a) {
+      list.push(guarded(`a ${mode}: leadex ≥ 60% of floor auctions/s`, a.thr >= 0.6, `${pct(a.thr)}`, 'a', mode));
+      list.push(guarded(`a ${mode}: leadex CPU/auction ≤ 1.7× floor`, a.cpu <= 1.7, `${a.cpu.toFixed(2)}×`, 'a', mode));
+    }
+    const floorB = find('b', mode, 'floor');
+    const leadexB = find('b', mode, 'leadex');
+    if (floorB && leadexB) {
+      const d = leadexB.drive.latency.p99 - floorB.drive.latency.p99;
+      list.push(
+        guarded(
+          `b ${mode}: leadex p99 ≤ floor p99 + 15 ms`,
+          d <= 15,
+          `${leadexB.drive.latency.p99.toFixed(1)} vs ${floorB.drive.latency.p99.toFixed(1)} ms (${d >= 0 ? '+' : ''}${d.toFixed(1)})`,
+          'b',
+          mode,
+        ),
+      );
+    }
+    const c = ratios('c', mode);
+    if (a && c) {
+      const drop = a.thr - c.thr;
+      list.push(
+        guarded(
+          `c ${mode}: throughput ratio at 100 buyers ≥ ratio at 10 − 10 pts`,
+          drop <= 0.1,
+          `${pct(c.thr)} vs ${pct(a.thr)} (${drop >= 0 ? '−' : '+'}${(Math.abs(drop) * 100).toFixed(0)} pts)`,
+          'c',
+          mode,
+        ),
+      );
+    }
+  }
+  if (sustained) {
+    const growth = sustained.rssEndMiB / sustained.rssWarmMiB - 1;
+    list.push({
+      name: 'sustained: RSS at end within 15% of RSS after warm-up',
+      pass: Math.abs(growth) <= 0.15,
+      detail: `${sustained.rssWarmMiB.toFixed(0)} → ${sustained.rssEndMiB.toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%, max ${sustained.rssMaxMiB.toFixed(0)})`,
+    });
+    list.push({
+      name: 'sustained: campaign.pinged events == pings received by the fleet',
+      pass: sustained.audit.pingedEvents === sustained.audit.pingsReceived,
+      detail: `${sustained.audit.pingedEvents} events, ${sustained.audit.pingsReceived} pings ${JSON.stringify(sustained.audit.census.pinged)}`,
+    });
+  }
+  // Guards: a fast exchange that errors or does not sell is not a win.
+  const leadexRows = rows.filter((r) => r.target === 'leadex');
+  const errors = leadexRows.reduce((n, r) => n + r.drive.errors.total, 0) + (sustained?.drive.errors.total ?? 0);
+  list.push({ name: 'leadex answered no errors (non-2xx, socket errors, timeouts)', pass: errors === 0, detail: `${errors} errors` });
+  const direct = leadexRows.filter((r) => r.mode === 'direct');
+  if (direct.length > 0) {
+    const worst = Math.min(...direct.map((r) => r.soldShare));
+    list.push({ name: 'leadex sells in direct post (≥ 90% of auctions sold)', pass: worst >= 0.9, detail: `lowest sold share ${pct(worst)}` });
+  }
+  for (const audit of [...audits, ...(sustained ? [sustained.audit] : [])]) {
+    list.push({
+      name: `${audit.scenario}: every ping a buyer received has its campaign.pinged event`,
+      pass: audit.missingEvents === 0 && audit.pingsReceived > 0,
+      detail:
+        `${audit.pingsReceived} pings received, ${audit.missingEvents} without an event` +
+        (audit.eventsWithoutPing > 0 ? `; ${audit.eventsWithoutPing} events are for pings no buyer got ${JSON.stringify(audit.census.pinged)}` : ''),
+    });
+  }
+  return list;
+}
+
+function table(): string {
+  const header = ['scenario', 'mode', 'server', 'auctions/s', 'p50 ms', 'p99 ms', 'cpu ms/auc', 'pg+redis', 'fleet', 'errors', 'sold', 'thr ratio', 'cpu ratio'];
+  const lines: string[][] = [header];
+  for (const r of rows) {
+    const ratio = r.target === 'leadex' ? ratios(r.scenario, r.mode) : null;
+    lines.push([
+      `${r.scenario} ${r.title}`,
+      r.mode,
+      r.target + (r.profiled ? '*' : ''),
+      r.drive.auctionsPerS.toFixed(0),
+      r.drive.latency.p50.toFixed(1),
+      r.drive.latency.p99.toFixed(1),
+      r.cpuMsPerAuction.toFixed(3),
+      r.servicesMsPerAuction.toFixed(3),
+      r.fleetMsPerAuction.toFixed(3),
+      String(r.drive.errors.total),
+      `${(r.soldShare * 100).toFixed(0)}%`,
+      ratio ? `${(ratio.thr * 100).toFixed(0)}%` : '',
+      ratio ? `${ratio.cpu.toFixed(2)}×` : '',
+    ]);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  const render = (l: string[]) => l.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [render(lines[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1).map(render)].join('\n');
+}
+
+function diagnostics(): string {
+  const header = ['run', 'user ms/auc', 'sys ms/auc', 'reads/auc', 'writes/auc', 'KiB out/auc', 'RSS MiB', 'driver ms/auc', 'other ms/auc', 'machine busy'];
+  const lines: string[][] = [header];
+  for (const r of rows) {
+    lines.push([
+      `${r.scenario} ${r.mode} ${r.target}`,
+      r.userMsPerAuction.toFixed(3),
+      r.sysMsPerAuction.toFixed(3),
+      r.readCallsPerAuction.toFixed(1),
+      r.writeCallsPerAuction.toFixed(1),
+      r.kibWrittenPerAuction.toFixed(1),
+      r.rssMiB.toFixed(0),
+      r.driverMsPerAuction.toFixed(3),
+      r.otherMsPerAuction.toFixed(3),
+      `${(r.machineBusy * 100).toFixed(0)}%`,
+    ]);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  const render = (l: string[]) => l.map((cell, i) => (i < 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [render(lines[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1).map(render)].join('\n');
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+const startedAt = new Date();
+log(`settings ${JSON.stringify({ ...settings, sustainedLatency: describeLatency(settings.sustainedLatency) })}`);
+let sustained: Sustained | null = null;
+let failure: unknown = null;
+try {
+  for (const scenario of SCENARIOS) if (settings.scenarios.includes(scenario.key)) await runScenario(scenario);
+  if (settings.sustainedS > 0) sustained = await runSustained();
+} catch (error) {
+  failure = error;
+  log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+}
+
+const results = checks(sustained);
+const out: string[] = [];
+out.push('');
+out.push(`leadex vs floor — ${settings.durationS} s per run after ${settings.warmupS} s warm-up, ${settings.connections} connections, rate driver ${settings.rateDriver}`);
+out.push(table());
+out.push('  cpu ms/auc: exchange process CPU (user+sys) per completed auction; pg+redis, fleet: the same for those processes.');
+out.push('  thr ratio / cpu ratio: leadex ÷ floor in the same scenario and mode. * = CPU-profiled run.');
+out.push('');
+out.push('where the exchange CPU goes (from /proc/<pid>/stat and /proc/<pid>/io):');
+out.push(diagnostics());
+for (const r of rows.filter((row) => row.otherMsPerAuction > 0.25 * row.cpuMsPerAuction)) {
+  out.push(`  note: ${r.scenario} ${r.mode} ${r.target}: ${r.otherMsPerAuction.toFixed(3)} ms/auction of machine CPU went to processes outside the bench (machine ${(r.machineBusy * 100).toFixed(0)}% busy)`);
+}
+if (sustained) {
+  out.push('');
+  out.push(
+    `sustained leadex (direct, 10 buyers ${sustained.latency}, ${sustained.durationS} s, ${sustained.rate ? `${sustained.rate}/s` : `${settings.connections} connections`}): ` +
+      `${sustained.drive.auctionsPerS.toFixed(0)} auctions/s, p50 ${sustained.drive.latency.p50.toFixed(1)} p99 ${sustained.drive.latency.p99.toFixed(1)} ms, ` +
+      `cpu ${sustained.cpuMsPerAuction.toFixed(3)} ms/auction, errors ${sustained.drive.errors.total}, outcomes ${JSON.stringify(sustained.drive.outcomes)}, ` +
+      `RSS start ${sustained.rssStartMiB.toFixed(0)} / after ${sustained.warmupS} s ${sustained.rssWarmMiB.toFixed(0)} / end ${sustained.rssEndMiB.toFixed(0)} / max ${sustained.rssMaxMiB.toFixed(0)} MiB`,
+  );
+}
+out.push('');
+out.push('audit (leadex stopped with SIGTERM, then rows counted in its database):');
+for (const a of [...audits, ...(sustained ? [sustained.audit] : [])]) {
+  out.push(`  ${a.scenario}: pings received ${a.pingsReceived}, campaign.pinged ${a.pingedEvents} (${a.missingEvents} received pings without one), leads ${JSON.stringify(a.census.leads)}, sales ${a.census.sales}, exit ${a.exitCode}${a.warnings.length ? `, warnings: ${a.warnings.join(' | ')}` : ''}`);
+}
+out.push('');
+out.push('checks:');
+for (const c of results) out.push(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+for (const p of profiles) {
+  out.push('');
+  out.push(`[${p.scenario} ${p.mode} ${p.target}] ${formatProfile(p.summary)}`);
+}
+if (failure) out.push(`\nbench did not finish: ${failure instanceof Error ? failure.message : String(failure)}`);
+process.stdout.write(`${out.join('\n')}\n`);
+
+mkdirSync(join(HERE, 'results'), { recursive: true });
+writeFileSync(
+  settings.out,
+  `${JSON.stringify(
+    {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      node: process.version,
+      settings: { ...settings, sustainedLatency: describeLatency(settings.sustainedLatency) },
+      rows,
+      allRuns,
+      sustained,
+      audits,
+      sanity,
+      checks: results,
+      profiles,
+      failure: failure ? String(failure) : null,
+    },
+    null,
+    2,
+  )}\n`,
+);
+log(`results written to ${settings.out}`);
+process.exit(failure ? 1 : 0);

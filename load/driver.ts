@@ -1,0 +1,356 @@
+// The affiliate load driver. Sends valid leads (each one a different consumer, so no duplicate or
+// exclusivity rule short-circuits an auction) to an exchange (leadex or the floor) in one of two
+// modes, and measures auctions, not requests:
+//   direct     POST /v1/leads — one request is one auction;
+//   two-phase  POST /v1/ping, then POST /v1/post with the ping_id (chained per connection); an
+//              auction is the pair, or a ping answered no_bid.
+// Load shapes:
+//   - closed loop, C connections as fast as the exchange answers (autocannon);
+//   - a fixed offered rate: autocannon's overallRate (per-connection budgets refilled every
+//     second, so arrivals come in bursts at the top of each second), or `open`: an open-loop
+//     undici driver that starts auctions on an even schedule whatever the answers, measuring
+//     latency from the scheduled start (no coordinated omission) and waiting for every auction
+//     it started (auctions/s is then completed auctions over the time to the last answer).
+import { createHash, randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import { Pool } from 'undici';
+
+export type Mode = 'direct' | 'two-phase';
+export type RateDriver = 'autocannon' | 'open';
+
+export interface DriveOptions {
+  url: string;
+  apiKey: string;
+  mode: Mode;
+  connections: number;
+  durationS: number;
+  /** Offered auctions per second; absent means max throughput with `connections`. */
+  rate?: number;
+  rateDriver?: RateDriver;
+  /** Request timeout in seconds (default 10). */
+  timeoutS?: number;
+}
+
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface DriveResult {
+  mode: Mode;
+  connections: number;
+  rate: number | null;
+  rateDriver: RateDriver | null;
+  elapsedS: number;
+  /** Auctions with a 2xx final answer. */
+  auctions: number;
+  auctionsPerS: number;
+  /** End-to-end per auction (both requests in two-phase), ms. */
+  latency: LatencySummary;
+  /** Final answer statuses of the auctions: sold, unsold, no_bid, duplicate... */
+  outcomes: Record<string, number>;
+  /** Non-2xx answers by "<phase> <status>", plus connection errors and timeouts. */
+  errors: { total: number; byStatus: Record<string, number>; connection: number; timeouts: number; samples: string[] };
+  requests: number;
+}
+
+// ---- leads -------------------------------------------------------------------------------------
+
+const AREAS = ['310', '213', '415', '646', '312'];
+const SALT = randomBytes(3).toString('hex');
+let consumerSerial = 0;
+
+export interface Consumer {
+  email: string;
+  phone: string;
+  emailSha256: string;
+  phoneSha256: string;
+}
+
+/** A consumer never seen before in this driver process: unique e-mail and valid US E.164 phone. */
+export function nextConsumer(): Consumer {
+  const n = consumerSerial++;
+  const area = AREAS[n % AREAS.length]!;
+  const rest = Math.floor(n / AREAS.length);
+  const exchange = 200 + (Math.floor(rest / 10_000) % 800);
+  const phone = `+1${area}${exchange}${String(rest % 10_000).padStart(4, '0')}`;
+  const email = `c.${SALT}.${n}@example.com`;
+  const sha = (v: string) => createHash('sha256').update(v).digest('hex');
+  return { email, phone, emailSha256: sha(email), phoneSha256: sha(phone) };
+}
+
+const DATA = { state: 'CA', zip: '90210', age: 34, credit: 'good' };
+const CONSENT = { tcpa: true, text: 'I agree to be contacted', captured_at: '2026-11-22T10:00:00Z', ip: '203.0.113.7' };
+const SOURCE = { sub_id: 'bench', url: 'https://example.com/quote' };
+
+function contactOf(c: Consumer) {
+  return { first_name: 'Ada', last_name: 'Lovelace', email: c.email, phone: c.phone, address: '1 Main St', city: 'Beverly Hills' };
+}
+
+export function directLead(c: Consumer = nextConsumer()): string {
+  return JSON.stringify({ vertical: 'auto_insurance', data: DATA, contact: contactOf(c), consent: CONSENT, source: SOURCE });
+}
+
+export function pingBody(c: Consumer): string {
+  return JSON.stringify({ vertical: 'auto_insurance', data: DATA, contact_hashes: { email_sha256: c.emailSha256, phone_sha256: c.phoneSha256 } });
+}
+
+export function postBody(pingId: string, c: Consumer): string {
+  return JSON.stringify({ ping_id: pingId, contact: contactOf(c), consent: CONSENT, source: SOURCE });
+}
+
+// ---- recording ---------------------------------------------------------------------------------
+
+class Recorder {
+  latencies: number[] = [];
+  outcomes: Record<string, number> = {};
+  byStatus: Record<string, number> = {};
+  samples: string[] = [];
+  errorCount = 0;
+  requests = 0;
+  stopped = false;
+
+  auction(status: string, ms: number): void {
+    if (this.stopped) return;
+    this.latencies.push(ms);
+    this.outcomes[status] = (this.outcomes[status] ?? 0) + 1;
+  }
+
+  error(phase: string, status: number | string, body: string): void {
+    if (this.stopped) return;
+    const key = `${phase} ${status}`;
+    this.byStatus[key] = (this.byStatus[key] ?? 0) + 1;
+    this.errorCount++;
+    if (this.samples.length < 5) this.samples.push(`${key}: ${body.slice(0, 300)}`);
+  }
+
+  summary(): LatencySummary {
+    const sorted = Float64Array.from(this.latencies).sort();
+    const at = (q: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+    let sum = 0;
+    for (const v of sorted) sum += v;
+    return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN, mean: sorted.length ? sum / sorted.length : Number.NaN };
+  }
+}
+
+function statusOf(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { status?: unknown };
+    return typeof parsed.status === 'string' ? parsed.status : 'unknown';
+  } catch {
+    return 'unparsable';
+  }
+}
+
+function pingIdOf(body: string): string | null {
+  try {
+    const parsed = JSON.parse(body) as { ping_id?: unknown; status?: unknown };
+    return parsed.status === 'bid' && typeof parsed.ping_id === 'string' ? parsed.ping_id : null;
+  } catch {
+    return null;
+  }
+}
+
+// ---- autocannon (closed loop, or overallRate) ---------------------------------------------------
+
+interface ChainContext {
+  t0?: number;
+  consumer?: Consumer;
+  pingId?: string | null;
+}
+
+async function driveAutocannon(options: DriveOptions): Promise<DriveResult> {
+  const rec = new Recorder();
+  const headers = { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' };
+  const perAuction = options.mode === 'direct' ? 1 : 2;
+
+  const requests: autocannon.Request[] =
+    options.mode === 'direct'
+      ? [
+          {
+            method: 'POST',
+            path: '/v1/leads',
+            headers,
+            setupRequest: (req, context) => {
+              (context as ChainContext).t0 = performance.now();
+              return { ...req, body: directLead() };
+            },
+            onResponse: (status, body, context) => {
+              const ms = performance.now() - ((context as ChainContext).t0 ?? performance.now());
+              if (status >= 200 && status < 300) rec.auction(statusOf(body), ms);
+              else rec.error('lead', status, body);
+            },
+          },
+        ]
+      : [
+          {
+            method: 'POST',
+            path: '/v1/ping',
+            headers,
+            setupRequest: (req, context) => {
+              const ctx = context as ChainContext;
+              ctx.t0 = performance.now();
+              ctx.consumer = nextConsumer();
+              ctx.pingId = null;
+              return { ...req, body: pingBody(ctx.consumer) };
+            },
+            onResponse: (status, body, context) => {
+              const ctx = context as ChainContext;
+              if (status < 200 || status >= 300) return rec.error('ping', status, body);
+              ctx.pingId = pingIdOf(body);
+              // A ping nobody bid on ends the auction here.
+              if (ctx.pingId === null) rec.auction(statusOf(body), performance.now() - (ctx.t0 ?? performance.now()));
+            },
+          },
+          {
+            method: 'POST',
+            path: '/v1/post',
+            headers,
+            setupRequest: (req, context) => {
+              const ctx = context as ChainContext;
+              // No ping id: back to a new ping (autocannon restarts the chain on a falsy request).
+              if (!ctx.pingId || !ctx.consumer) return null as unknown as autocannon.Request;
+              return { ...req, body: postBody(ctx.pingId, ctx.consumer) };
+            },
+            onResponse: (status, body, context) => {
+              const ctx = context as ChainContext;
+              if (status >= 200 && status < 300) rec.auction(statusOf(body), performance.now() - (ctx.t0 ?? performance.now()));
+              else rec.error('post', status, body);
+            },
+          },
+        ];
+
+  const started = performance.now();
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    duration: options.durationS,
+    timeout: options.timeoutS ?? 10,
+    requests,
+    ...(options.rate ? { overallRate: Math.round(options.rate * perAuction) } : {}),
+  });
+  rec.stopped = true;
+  const elapsedS = (performance.now() - started) / 1000;
+  return finish(options, rec, elapsedS, result.errors, result.timeouts, result.requests.total, 'autocannon');
+}
+
+function finish(
+  options: DriveOptions,
+  rec: Recorder,
+  elapsedS: number,
+  connectionErrors: number,
+  timeouts: number,
+  requests: number,
+  driver: RateDriver,
+): DriveResult {
+  const auctions = rec.latencies.length;
+  return {
+    mode: options.mode,
+    connections: options.connections,
+    rate: options.rate ?? null,
+    rateDriver: options.rate ? driver : null,
+    elapsedS,
+    auctions,
+    auctionsPerS: auctions / elapsedS,
+    latency: rec.summary(),
+    outcomes: rec.outcomes,
+    errors: {
+      total: rec.errorCount + connectionErrors + timeouts,
+      byStatus: rec.byStatus,
+      connection: connectionErrors,
+      timeouts,
+      samples: rec.samples,
+    },
+    requests,
+  };
+}
+
+// ---- open loop (fixed rate on an even schedule) -------------------------------------------------
+
+async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
+  const rate = options.rate!;
+  const rec = new Recorder();
+  const pool = new Pool(options.url, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const headers = { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' };
+  const timeoutMs = (options.timeoutS ?? 10) * 1000;
+  let connectionErrors = 0;
+  let timeouts = 0;
+  let requests = 0;
+
+  const call = async (path: string, body: string): Promise<{ status: number; text: string } | null> => {
+    requests++;
+    try {
+      const response = await pool.request({ path, method: 'POST', headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      return { status: response.statusCode, text: await response.body.text() };
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (code.includes('TIMEOUT')) timeouts++;
+      else connectionErrors++;
+      return null;
+    }
+  };
+
+  let lastAnswer = 0;
+  const auction = async (scheduled: number): Promise<void> => {
+    try {
+      await runAuction(scheduled);
+    } finally {
+      lastAnswer = performance.now();
+    }
+  };
+  const runAuction = async (scheduled: number): Promise<void> => {
+    const consumer = nextConsumer();
+    if (options.mode === 'direct') {
+      const answer = await call('/v1/leads', directLead(consumer));
+      if (!answer) return;
+      if (answer.status >= 200 && answer.status < 300) rec.auction(statusOf(answer.text), performance.now() - scheduled);
+      else rec.error('lead', answer.status, answer.text);
+      return;
+    }
+    const ping = await call('/v1/ping', pingBody(consumer));
+    if (!ping) return;
+    if (ping.status < 200 || ping.status >= 300) return rec.error('ping', ping.status, ping.text);
+    const pingId = pingIdOf(ping.text);
+    if (pingId === null) return rec.auction(statusOf(ping.text), performance.now() - scheduled);
+    const post = await call('/v1/post', postBody(pingId, consumer));
+    if (!post) return;
+    if (post.status >= 200 && post.status < 300) rec.auction(statusOf(post.text), performance.now() - scheduled);
+    else rec.error('post', post.status, post.text);
+  };
+
+  const started = performance.now();
+  const end = started + options.durationS * 1000;
+  const interval = 1000 / rate;
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      // Every auction whose slot has come, even if the previous ones have not answered.
+      while (started + sent * interval <= Math.min(now, end)) {
+        const p = auction(started + sent * interval).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+        sent++;
+      }
+      if (now >= end) return resolve();
+      setTimeout(tick, Math.max(0, Math.min(interval, started + sent * interval - now)));
+    };
+    tick();
+  });
+  // Every auction started in the window counts, however late it answers (bounded by the
+  // request timeout): dropping the slow ones would hide exactly what an open loop measures.
+  await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, timeoutMs * 2 + 1000))]);
+  rec.stopped = true;
+  const unfinished = inFlight.size;
+  const elapsedS = (Math.max(end, lastAnswer) - started) / 1000;
+  await pool.destroy().catch(() => {});
+  return finish(options, rec, elapsedS, connectionErrors, timeouts + unfinished, requests, 'open');
+}
+
+export function drive(options: DriveOptions): Promise<DriveResult> {
+  if (options.rate && options.rateDriver === 'open') return driveOpenLoop(options);
+  return driveAutocannon(options);
+}
