@@ -12,7 +12,7 @@ export interface HealthProbe {
 export interface HealthMonitorOptions {
   /** Pause between two rounds of probes. */
   intervalMs: number;
-  /** A probe slower than this counts as failed. */
+  /** A probe slower than this, two rounds in a row, counts as failed. */
   timeoutMs: number;
   /** Told when a dependency goes down or comes back (for the log). */
   onChange?: (name: string, up: boolean, error?: unknown) => void;
@@ -23,6 +23,8 @@ export class HealthMonitor implements Availability {
   readonly #options: HealthMonitorOptions;
   /** name → the epoch at which it was found down. */
   readonly #down = new Map<string, number>();
+  /** name → consecutive rounds its probe timed out. */
+  readonly #slow = new Map<string, number>();
   // Bumped by every failure, so a probe that started before a reported failure cannot clear it.
   #epoch = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -67,9 +69,15 @@ export class HealthMonitor implements Availability {
         try {
           await withTimeout(probe.check(), this.#options.timeoutMs);
         } catch (error) {
-          this.reportFailure(probe.name, error);
+          // A refusal is an outage at once. A single slow answer may be this process starved of
+          // CPU (the timer fires before the answer is read): refusing every lead for it would
+          // turn a hiccup into an outage.
+          const slowRounds = error instanceof ProbeTimeout ? (this.#slow.get(probe.name) ?? 0) + 1 : 0;
+          this.#slow.set(probe.name, slowRounds);
+          if (slowRounds !== 1) this.reportFailure(probe.name, error);
           return;
         }
+        this.#slow.delete(probe.name);
         const downSince = this.#down.get(probe.name);
         if (downSince !== undefined && downSince <= startedAt) {
           this.#down.delete(probe.name);
@@ -93,10 +101,12 @@ export class HealthMonitor implements Availability {
   }
 }
 
+class ProbeTimeout extends Error {}
+
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new ProbeTimeout(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -73,11 +73,29 @@ describe('reported failures', () => {
     expect(monitor.unavailable()).toBeNull();
   });
 
-  it('a probe slower than the timeout counts as a failure', async () => {
-    const monitor = new HealthMonitor([{ name: 'postgres', check: () => new Promise<void>(() => {}) }], { intervalMs: 1000, timeoutMs: 30 });
+  it('a refused probe is a failure at once', async () => {
+    const monitor = new HealthMonitor([{ name: 'postgres', check: () => Promise.reject(new Error('connect ECONNREFUSED')) }], { intervalMs: 1000, timeoutMs: 1000 });
 
     await monitor.checkNow();
 
+    expect(monitor.unavailable()).toBe('postgres');
+  });
+
+  it('a probe slower than the timeout is a failure only when it happens twice in a row', async () => {
+    let hang = true;
+    const check = () => (hang ? new Promise<void>(() => {}) : Promise.resolve());
+    const monitor = new HealthMonitor([{ name: 'postgres', check }], { intervalMs: 1000, timeoutMs: 30 });
+
+    await monitor.checkNow();
+    expect(monitor.unavailable()).toBeNull();
+    hang = false;
+    await monitor.checkNow();
+    hang = true;
+    await monitor.checkNow();
+    // Slow, fast, slow: hiccups, not an outage.
+    expect(monitor.unavailable()).toBeNull();
+
+    await monitor.checkNow();
     expect(monitor.unavailable()).toBe('postgres');
   });
 });
