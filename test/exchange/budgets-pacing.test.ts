@@ -20,13 +20,6 @@ describe.each(['redis', 'memory'] as const)('budgets, pacing and cap alerts with
     await Promise.all(servers.map((s) => s.close()));
   });
 
-  async function only(ids: string[]): Promise<void> {
-    const list = await exchange.admin.request('GET', '/campaigns?limit=100');
-    for (const c of list.items) {
-      const wanted = ids.includes(c.id);
-      if ((c.status === 'active') !== wanted) await exchange.admin.request('PATCH', `/campaigns/${c.id}`, { status: wanted ? 'active' : 'paused' });
-    }
-  }
 
   async function campaign(buyer: Record<string, unknown>, fields: Record<string, unknown>, bid = 10) {
     const server = await startBuyerServer({ ping: bidding(bid, { delayMs: 5 }), post: accepting({ delayMs: 5 }) });
@@ -41,7 +34,7 @@ describe.each(['redis', 'memory'] as const)('budgets, pacing and cap alerts with
   it('never spends a cent over balance plus credit, however many leads arrive at once', async () => {
     // $47.50 + $5 credit at $7.25 a lead: 7 leads ($50.75) fit, the 8th would overspend.
     const c = await campaign({ balance: 47.5, credit_limit: 5 }, { pricing: { type: 'bid', max_bid: 7.25 } }, 7.25);
-    await only([c.id]);
+    await exchange.admin.activateOnly([c.id]);
 
     const answers = await send(30);
 
@@ -61,7 +54,7 @@ describe.each(['redis', 'memory'] as const)('budgets, pacing and cap alerts with
 
   it('setting a balance starts spending again from it', async () => {
     const c = await campaign({ balance: 10 }, {}, 10);
-    await only([c.id]);
+    await exchange.admin.activateOnly([c.id]);
     expect((await send(2)).filter((a) => a.body.status === 'sold')).toHaveLength(1);
     await exchange.admin.request('PATCH', `/buyers/${c.buyerId}`, { balance: 20 });
     expect((await send(3)).filter((a) => a.body.status === 'sold')).toHaveLength(2);
@@ -69,7 +62,7 @@ describe.each(['redis', 'memory'] as const)('budgets, pacing and cap alerts with
 
   it('a buyer without a balance is not budgeted', async () => {
     const c = await campaign({ balance: null }, {}, 500);
-    await only([c.id]);
+    await exchange.admin.activateOnly([c.id]);
     expect((await send(5)).filter((a) => a.body.status === 'sold')).toHaveLength(5);
     expect((await exchange.admin.request('GET', `/campaigns/${c.id}/status`)).budget).toBeNull();
   });
@@ -77,7 +70,7 @@ describe.each(['redis', 'memory'] as const)('budgets, pacing and cap alerts with
   it('max_per_minute spaces sales out instead of letting a minute’s quota through at once', async () => {
     // 60 a minute: one a second.
     const c = await campaign({}, { max_per_minute: 60 });
-    await only([c.id]);
+    await exchange.admin.activateOnly([c.id]);
 
     const burst = await send(5);
     expect(burst.filter((a) => a.body.status === 'sold')).toHaveLength(1);
@@ -92,7 +85,7 @@ describe.each(['redis', 'memory'] as const)('budgets, pacing and cap alerts with
 
   it('raises a soft-cap alert at 80 % and another at 100 %, in the timeline and as a metric', async () => {
     const c = await campaign({}, { caps: [{ period: 'day', leads: 5 }] });
-    await only([c.id]);
+    await exchange.admin.activateOnly([c.id]);
     const answers: Array<{ body: any }> = [];
     for (let i = 0; i < 5; i++) answers.push((await send(1))[0]!);
 

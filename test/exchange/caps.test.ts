@@ -20,13 +20,6 @@ describe.each(['redis', 'memory'] as const)('caps with the %s store', (storeKind
     await Promise.all(servers.map((s) => s.close()));
   });
 
-  async function only(campaignIds: string[]): Promise<void> {
-    const list = await exchange.admin.request('GET', '/campaigns?limit=100');
-    for (const c of list.items) {
-      const wanted = campaignIds.includes(c.id);
-      if ((c.status === 'active') !== wanted) await exchange.admin.request('PATCH', `/campaigns/${c.id}`, { status: wanted ? 'active' : 'paused' });
-    }
-  }
 
   async function campaign(fields: Record<string, unknown>, server?: BuyerServer) {
     const s = server ?? (await startBuyerServer({ ping: bidding(10, { delayMs: 5 }), post: accepting({ delayMs: 5 }) }));
@@ -42,7 +35,7 @@ describe.each(['redis', 'memory'] as const)('caps with the %s store', (storeKind
   it('a day cap of N sells exactly N leads when 5N arrive at once', async () => {
     const N = 10;
     const capped = await campaign({ caps: [{ period: 'day', leads: N }] });
-    await only([capped.id]);
+    await exchange.admin.activateOnly([capped.id]);
 
     const answers = await sendConcurrently(5 * N);
 
@@ -58,7 +51,7 @@ describe.each(['redis', 'memory'] as const)('caps with the %s store', (storeKind
 
   it('excludes a campaign whose cap is reached before pinging it, and says so in the timeline', async () => {
     const full = await campaign({ caps: [{ period: 'hour', leads: 1 }] });
-    await only([full.id]);
+    await exchange.admin.activateOnly([full.id]);
     expect((await sendConcurrently(1))[0]!.body.status).toBe('sold');
     const pingsBefore = full.server.received.pings.length;
 
@@ -73,7 +66,7 @@ describe.each(['redis', 'memory'] as const)('caps with the %s store', (storeKind
   it('a spend cap counts what was paid, not leads', async () => {
     // $25 a day at $10 a lead: two sales fit, a third would overspend.
     const spend = await campaign({ caps: [{ period: 'day', spend: 25 }] });
-    await only([spend.id]);
+    await exchange.admin.activateOnly([spend.id]);
 
     const answers = await sendConcurrently(6);
 
@@ -87,7 +80,7 @@ describe.each(['redis', 'memory'] as const)('caps with the %s store', (storeKind
     servers.push(server);
     const rich = await campaign({ caps: [{ period: 'day', leads: 2 }] }, server);
     const fallback = await campaign({});
-    await only([rich.id, fallback.id]);
+    await exchange.admin.activateOnly([rich.id, fallback.id]);
 
     const answers = await sendConcurrently(8);
 
@@ -100,7 +93,7 @@ describe.each(['redis', 'memory'] as const)('caps with the %s store', (storeKind
     const refusing = await startBuyerServer({ ping: bidding(10), post: rejecting('not today') });
     servers.push(refusing);
     const capped = await campaign({ caps: [{ period: 'month', leads: 3 }] }, refusing);
-    await only([capped.id]);
+    await exchange.admin.activateOnly([capped.id]);
 
     const answers = await sendConcurrently(5);
 

@@ -30,18 +30,11 @@ async function campaignsAnswering(count: number, handler: ReturnType<typeof bidd
   return ids;
 }
 
-async function activate(ids: string[]): Promise<void> {
-  const list = await exchange.admin.request('GET', '/campaigns?limit=100');
-  for (const c of list.items) {
-    const wanted = ids.includes(c.id);
-    if ((c.status === 'active') !== wanted) await exchange.admin.request('PATCH', `/campaigns/${c.id}`, { status: wanted ? 'active' : 'paused' });
-  }
-}
 
 describe('the ping phase', () => {
   it('asks 10 buyers that each take 100 ms in parallel: the answer comes well under 300 ms', async () => {
     const ids = await campaignsAnswering(10, bidding(10, { delayMs: 100 }));
-    await activate(ids);
+    await exchange.admin.activateOnly(ids);
     // Warm the keep-alive pools so the measurement is of the auction, not of TCP handshakes.
     await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
 
@@ -57,7 +50,7 @@ describe('the ping phase', () => {
   it('does not let a buyer that never answers hold the auction past its deadline', async () => {
     const [silent] = await campaignsAnswering(1, () => ({ hang: true }), 5000);
     const [quick] = await campaignsAnswering(1, bidding(5));
-    await activate([silent!, quick!]);
+    await exchange.admin.activateOnly([silent!, quick!]);
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
 
@@ -72,7 +65,7 @@ describe('the ping phase', () => {
   it('bounds each buyer by its own timeout_ms when tighter than the deadline', async () => {
     const [slow] = await campaignsAnswering(1, bidding(50, { delayMs: 300 }), 100);
     const [quick] = await campaignsAnswering(1, bidding(5));
-    await activate([slow!, quick!]);
+    await exchange.admin.activateOnly([slow!, quick!]);
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
 
@@ -84,7 +77,7 @@ describe('the ping phase', () => {
     const [broken] = await campaignsAnswering(1, () => ({ status: 500, json: { error: 'boom' } }));
     const [garbage] = await campaignsAnswering(1, () => ({ body: 'not json' }));
     const [wrongShape] = await campaignsAnswering(1, () => ({ json: { price: 10 } }));
-    await activate([broken!, garbage!, wrongShape!]);
+    await exchange.admin.activateOnly([broken!, garbage!, wrongShape!]);
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
 

@@ -24,16 +24,6 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-/** Pauses every campaign so each test sees only its own. */
-async function onlyCampaigns(ids: string[]): Promise<void> {
-  const list = await exchange.admin.request('GET', '/campaigns?limit=100');
-  for (const campaign of list.items) {
-    const wanted = ids.includes(campaign.id);
-    if ((campaign.status === 'active') !== wanted) {
-      await exchange.admin.request('PATCH', `/campaigns/${campaign.id}`, { status: wanted ? 'active' : 'paused' });
-    }
-  }
-}
 
 async function biddingCampaign(amount: number, overrides: Record<string, unknown> = {}, post = accepting()) {
   const server = await buyerServer({ ping: bidding(amount), post });
@@ -47,7 +37,7 @@ describe('a direct post', () => {
     const low = await biddingCampaign(10);
     const high = await biddingCampaign(21);
     const mid = await biddingCampaign(15);
-    await onlyCampaigns([low.campaign.id, high.campaign.id, mid.campaign.id]);
+    await exchange.admin.activateOnly([low.campaign.id, high.campaign.id, mid.campaign.id]);
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
 
@@ -67,7 +57,7 @@ describe('a direct post', () => {
   it('shares a lead among up to max_shared distinct buyers when their sum beats the best exclusive bid', async () => {
     const exclusive = await biddingCampaign(30);
     const shared = await Promise.all([12, 11, 10, 9].map((bid) => biddingCampaign(bid, { mode: 'shared' })));
-    await onlyCampaigns([exclusive.campaign.id, ...shared.map((s) => s.campaign.id)]);
+    await exchange.admin.activateOnly([exclusive.campaign.id, ...shared.map((s) => s.campaign.id)]);
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
 
@@ -80,7 +70,7 @@ describe('a direct post', () => {
   it('goes exclusive when the exclusive bid is at least the shared sum', async () => {
     const exclusive = await biddingCampaign(33);
     const shared = await Promise.all([12, 11, 10].map((bid) => biddingCampaign(bid, { mode: 'shared' })));
-    await onlyCampaigns([exclusive.campaign.id, ...shared.map((s) => s.campaign.id)]);
+    await exchange.admin.activateOnly([exclusive.campaign.id, ...shared.map((s) => s.campaign.id)]);
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
 
@@ -94,7 +84,7 @@ describe('a direct post', () => {
     const a = await exchange.admin.campaign({ buyer_id: buyer.id, mode: 'shared', ping_url: server.pingUrl, post_url: server.postUrl });
     const b = await exchange.admin.campaign({ buyer_id: buyer.id, mode: 'shared', ping_url: server.pingUrl, post_url: server.postUrl });
     const other = await biddingCampaign(5, { mode: 'shared' });
-    await onlyCampaigns([a.id, b.id, other.campaign.id]);
+    await exchange.admin.activateOnly([a.id, b.id, other.campaign.id]);
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
 
@@ -106,7 +96,7 @@ describe('a direct post', () => {
   it('offers a rejected lead to the next bid and releases the rejecting winner’s reservation', async () => {
     const rejecter = await biddingCampaign(40, { caps: [{ period: 'day', leads: 5 }] }, rejecting('duplicate'));
     const next = await biddingCampaign(25);
-    await onlyCampaigns([rejecter.campaign.id, next.campaign.id]);
+    await exchange.admin.activateOnly([rejecter.campaign.id, next.campaign.id]);
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
 
@@ -125,7 +115,7 @@ describe('a direct post', () => {
     const server = await buyerServer({ post: accepting() });
     const buyer = await exchange.admin.buyer();
     const fixed = await exchange.admin.campaign({ buyer_id: buyer.id, pricing: { type: 'fixed', price: 12 }, post_url: server.postUrl });
-    await onlyCampaigns([fixed.id]);
+    await exchange.admin.activateOnly([fixed.id]);
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
 
@@ -136,7 +126,7 @@ describe('a direct post', () => {
 
   it('does not sell below the affiliate’s min_payout', async () => {
     const only = await biddingCampaign(10);
-    await onlyCampaigns([only.campaign.id]);
+    await exchange.admin.activateOnly([only.campaign.id]);
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead({ min_payout: 9 }) });
 
@@ -145,7 +135,7 @@ describe('a direct post', () => {
   });
 
   it('stores an unsold lead too', async () => {
-    await onlyCampaigns([]);
+    await exchange.admin.activateOnly([]);
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
     expect(answer.body).toMatchObject({ status: 'unsold', buyers: 0, mode: null });
     expect((await exchange.admin.lead(answer.body.lead_id)).lead.status).toBe('unsold');

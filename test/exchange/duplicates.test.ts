@@ -22,13 +22,6 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
     await Promise.all(servers.map((s) => s.close()));
   });
 
-  async function only(ids: string[]): Promise<void> {
-    const list = await exchange.admin.request('GET', '/campaigns?limit=100');
-    for (const c of list.items) {
-      const wanted = ids.includes(c.id);
-      if ((c.status === 'active') !== wanted) await exchange.admin.request('PATCH', `/campaigns/${c.id}`, { status: wanted ? 'active' : 'paused' });
-    }
-  }
 
   async function buyerWith(campaigns: Array<Record<string, unknown>>, bid = 10) {
     const server = await startBuyerServer({ ping: bidding(bid), post: accepting() });
@@ -45,7 +38,7 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
 
   it('an affiliate resending a consumer within duplicate_days gets duplicate, and no buyer hears of it', async () => {
     const a = await buyerWith([{}]);
-    await only(a.ids);
+    await exchange.admin.activateOnly(a.ids);
     const lead = sampleLead();
     expect((await send(lead)).body.status).toBe('sold');
     const pings = a.server.received.pings.length;
@@ -62,7 +55,7 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
   it('a buyer is never pinged for a consumer it bought within dedupe_days, across all its campaigns', async () => {
     const a = await buyerWith([{ mode: 'shared' }, { mode: 'shared', dedupe_days: 10 }], 10);
     const b = await buyerWith([{ mode: 'shared' }], 9);
-    await only([...a.ids, ...b.ids]);
+    await exchange.admin.activateOnly([...a.ids, ...b.ids]);
     const lead = sampleLead();
     expect((await send(lead)).body).toMatchObject({ status: 'sold', mode: 'shared', buyers: 2 });
     const aPings = a.server.received.pings.length;
@@ -77,7 +70,7 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
 
   it('a campaign with dedupe_days 0 may buy the same consumer again', async () => {
     const a = await buyerWith([{ mode: 'shared', dedupe_days: 0 }]);
-    await only(a.ids);
+    await exchange.admin.activateOnly(a.ids);
     const lead = sampleLead();
     expect((await send(lead)).body.status).toBe('sold');
     expect((await send({ ...sampleLead(), contact: lead.contact }, otherAffiliateKey)).body.status).toBe('sold');
@@ -86,7 +79,7 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
   it('after an exclusive sale no other buyer is pinged for that consumer: the lead is a duplicate', async () => {
     const winner = await buyerWith([{}], 30);
     const other = await buyerWith([{}], 20);
-    await only([...winner.ids, ...other.ids]);
+    await exchange.admin.activateOnly([...winner.ids, ...other.ids]);
     const lead = sampleLead();
     expect((await send(lead)).body).toMatchObject({ status: 'sold', mode: 'exclusive' });
     const otherPings = other.server.received.pings.length;
@@ -103,7 +96,7 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
   it('one consumer sent by three affiliates at once is sold once when exclusive', async () => {
     const a = await buyerWith([{}], 30);
     const b = await buyerWith([{}], 25);
-    await only([...a.ids, ...b.ids]);
+    await exchange.admin.activateOnly([...a.ids, ...b.ids]);
     const third = (await exchange.admin.affiliate()).api_key;
     const lead = sampleLead();
 
@@ -115,7 +108,7 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
 
   it('a two-phase ping with contact hashes is screened the same way', async () => {
     const a = await buyerWith([{}], 30);
-    await only(a.ids);
+    await exchange.admin.activateOnly(a.ids);
     const lead = sampleLead();
     expect((await send(lead)).body.status).toBe('sold');
     const { contactHashes, normalizeEmail, normalizePhone } = await import('../../src/lead/contact.ts');

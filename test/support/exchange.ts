@@ -163,6 +163,17 @@ export class Operator {
     });
   }
 
+  /** Pauses every other campaign, so a test sees only the ones it set up. */
+  async activateOnly(ids: string[]): Promise<void> {
+    const list = await this.request('GET', '/campaigns?limit=100');
+    for (const campaign of list.items) {
+      const wanted = ids.includes(campaign.id);
+      if ((campaign.status === 'active') !== wanted) {
+        await this.request('PATCH', `/campaigns/${campaign.id}`, { status: wanted ? 'active' : 'paused' });
+      }
+    }
+  }
+
   lead(id: string, reveal = false): Promise<any> {
     return this.request('GET', `/leads/${id}${reveal ? '?reveal=contact' : ''}`);
   }
