@@ -22,6 +22,7 @@ import { leadRoutes } from './http/lead-routes.ts';
 import { limitAffiliateRate, type RateLimit } from './http/rate-limit.ts';
 import { returnRoutes } from './http/return-routes.ts';
 import { opsRoutes, type Probe } from './http/ops-routes.ts';
+import { openApiRoutes } from './http/openapi.ts';
 import { errorHandler, notFoundHandler } from './http/problem-response.ts';
 import { Returns } from './returns/returns.ts';
 import type { ReturnSettings } from './returns/types.ts';
@@ -81,6 +82,7 @@ export function createApp(deps: AppDeps): App {
   );
   const inFlight = new InFlightTracker();
   hono.route('/', opsRoutes([...deps.probes, inFlight.probe], deps.metrics.registry));
+  hono.route('/', openApiRoutes());
   // Before the lead routes, so it wraps them.
   for (const path of ['/v1/leads', '/v1/ping', '/v1/post']) hono.use(path, inFlight.middleware);
   hono.route('/v1/admin', adminRoutes({ ...deps, returns }, deps.adminToken));
