@@ -43,6 +43,19 @@ function formatterFor(timezone: string): Intl.DateTimeFormat {
  * (the admin schema refuses those, so reaching it means a corrupt catalog row).
  */
 export function localParts(timezone: string, nowMs: number): LocalParts {
+  // Every auction asks this for each campaign's caps and schedule; within one UTC minute the
+  // answer cannot change (offsets are whole minutes), so formatting once a minute per zone is enough.
+  const minute = Math.floor(nowMs / 60_000);
+  const cached = lastParts.get(timezone);
+  if (cached && cached.minute === minute) return cached.parts;
+  const parts = formatLocalParts(timezone, nowMs);
+  lastParts.set(timezone, { minute, parts });
+  return parts;
+}
+
+const lastParts = new Map<string, { minute: number; parts: LocalParts }>();
+
+function formatLocalParts(timezone: string, nowMs: number): LocalParts {
   let year = 0;
   let month = 0;
   let day = 0;

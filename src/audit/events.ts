@@ -2,7 +2,6 @@
 
 export type EventType =
   | 'lead.received'
-  | 'campaign.eligible'
   | 'campaign.excluded'
   | 'campaign.pinged'
   | 'campaign.priced'

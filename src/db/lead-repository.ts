@@ -23,19 +23,28 @@ export class LeadRepository {
     this.#pii = pii;
   }
 
-  /** Durably records a lead with its sales in one transaction (section 5.8). */
+  /**
+   * Durably records a lead with its sales and their ledger entries (section 5.8) in ONE
+   * statement: a single statement is atomic by itself, so this needs no BEGIN/COMMIT round trips.
+   */
   async recordLead(lead: NewLead, sales: NewSale[]): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
-      await trx.insertInto('leads').values(this.#seal(lead)).execute();
-      if (sales.length > 0) {
-        // The ledger records what each sale owes and earns (a return later undoes exactly that),
-        // in the same statement as the sales: recording a sale costs no extra round trip.
-        const entries = sales.flatMap((sale) => saleEntries(sale).map((entry) => ledgerRow(entry, sale.created_at ?? new Date())));
-        const insertSales = trx.insertInto('sales').values(sales);
-        if (entries.length === 0) await insertSales.execute();
-        else await trx.with('sold', () => insertSales.returning('id')).insertInto('ledger').values(entries).execute();
-      }
-    });
+    const sealed = this.#seal(lead);
+    if (sales.length === 0) {
+      await this.#db.insertInto('leads').values(sealed).execute();
+      return;
+    }
+    // The ledger records what each sale owes and earns (a return later undoes exactly that).
+    const entries = sales.flatMap((sale) => saleEntries(sale).map((entry) => ledgerRow(entry, sale.created_at ?? new Date())));
+    const withLead = this.#db.with('recorded_lead', (db) => db.insertInto('leads').values(sealed).returning('id'));
+    if (entries.length === 0) {
+      await withLead.insertInto('sales').values(sales).execute();
+      return;
+    }
+    await withLead
+      .with('recorded_sales', (db) => db.insertInto('sales').values(sales).returning('id'))
+      .insertInto('ledger')
+      .values(entries)
+      .execute();
   }
 
   async findByIdempotencyKey(affiliateId: string, key: string): Promise<StoredLead | undefined> {

@@ -148,7 +148,7 @@ export async function openAuction(deps: ExchangeDeps, subject: AuctionSubject): 
       exclude(campaign, 'insufficient_budget');
       continue;
     }
-    audit.event({ lead_id, at: now, type: 'campaign.eligible', campaign_id: campaign.id, detail: {} });
+    // No event of its own: its `campaign.pinged` (or `campaign.priced`) says it was eligible.
     eligible.push(campaign);
   }
 

@@ -108,7 +108,7 @@ describe('a direct post', () => {
 
     const { timeline } = await exchange.admin.lead(answer.body.lead_id);
     const types = timeline.filter((e: any) => e.campaign_id === rejecter.campaign.id).map((e: any) => e.type);
-    expect(types).toEqual(['campaign.eligible', 'campaign.pinged', 'reservation.made', 'post.rejected', 'reservation.released']);
+    expect(types).toEqual(['campaign.pinged', 'reservation.made', 'post.rejected', 'reservation.released']);
   });
 
   it('prices fixed-price campaigns without pinging them', async () => {

@@ -128,7 +128,7 @@ describe('the admin API', () => {
     expect(revealed.lead.contact.email).toBe(lead.contact.email);
 
     const types = masked.timeline.map((e: any) => e.type);
-    expect(types).toEqual(['lead.received', 'campaign.eligible', 'campaign.pinged', 'auction.choice', 'reservation.made', 'post.accepted', 'sale.recorded', 'lead.sold']);
+    expect(types).toEqual(['lead.received', 'campaign.pinged', 'auction.choice', 'reservation.made', 'post.accepted', 'sale.recorded', 'lead.sold']);
     for (const event of masked.timeline) expect(event.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(masked.timeline.find((e: any) => e.type === 'campaign.pinged')).toMatchObject({ campaign_id: campaign.id, outcome: 'bid', bid: 12, latency_ms: expect.any(Number) });
     expect(masked.sales).toEqual([expect.objectContaining({ campaign_id: campaign.id, price: 12 })]);
