@@ -32,11 +32,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeLatency, parseLatency, startFleet, type Fleet, type FleetCounts, type Latency } from './buyer-fleet.ts';
 import { spawnNode, type Child } from './child.ts';
-import { attachProfiler, INSPECT_ARGS, type Profiler } from './inspector.ts';
+import { attachInspector, attachProfiler, INSPECT_ARGS, profilerOf, type Profiler } from './inspector.ts';
 import { drive, directLead, type DriveResult, type Mode, type RateDriver } from './driver.ts';
 import { startLeadex, type Census, type Leadex } from './leadex-server.ts';
 import { cpuByName, cpuDelta, cpuMs, cpuTimes, ioCounts, machineCpuMs, rssMiB } from './proc.ts';
-import { formatProfile, summariseProfile, type ProfileSummary } from './profile.ts';
+import { formatHeapProfile, formatProfile, summariseHeapProfile, summariseProfile, type HeapSummary, type ProfileSummary } from './profile.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -429,10 +429,28 @@ interface Sustained {
   rssWarmMiB: number;
   rssEndMiB: number;
   rssMaxMiB: number;
-  rssSamples: Array<{ t: number; rss: number }>;
+  /** V8 heap in use right after a forced full GC (inspector), at the warm-up mark and at the end. */
+  retainedHeapWarmMiB: number | null;
+  retainedHeapEndMiB: number | null;
+  /** Allocations made after the warm-up mark and still alive at the end, by site. */
+  heap: HeapSummary | null;
+  memorySamples: MemorySample[];
   cpuMsPerAuction: number;
+  /** Whole machine busy share during the run (2 cores: leadex alone can fill at most half). */
+  machineBusy: number;
   audit: AuditCheck;
 }
+
+interface MemorySample {
+  t: number;
+  rss: number;
+  /** From process.memoryUsage() in leadex, MiB (absent without the inspector). */
+  heapUsed?: number;
+  external?: number;
+  arrayBuffers?: number;
+}
+
+const MiB = 1024 * 1024;
 
 async function runSustained(): Promise<Sustained> {
   log(`sustained: leadex, 10 buyers (${describeLatency(settings.sustainedLatency)}), ${settings.sustainedS} s, ${settings.sustainedRate ? `${settings.sustainedRate}/s` : `max with ${settings.connections} connections`}`);
@@ -446,17 +464,63 @@ async function runSustained(): Promise<Sustained> {
     postRejectRate: settings.postRejectRate,
   });
   try {
-    const leadex = await startLeadex({ buyers: fleet.buyers, label: 'sustained', ...(profiled ? { nodeArgs: INSPECT_ARGS } : {}) });
-    const profiler = profiled ? await attachProfiler(leadex.child) : null;
+    // The inspector reads leadex's heap (after a forced full GC) to tell a leak from a heap
+    // that is merely growing into its limit; BENCH_SUSTAINED_INSPECT=0 leaves it out.
+    const inspect = profiled || process.env.BENCH_SUSTAINED_INSPECT !== '0';
+    const leadex = await startLeadex({ buyers: fleet.buyers, label: 'sustained', ...(inspect ? { nodeArgs: INSPECT_ARGS } : {}) });
+    const inspector = inspect ? await attachInspector(leadex.child) : null;
+    const profiler = inspector && profiled ? await profilerOf(inspector) : null;
     try {
       await fleet.reset();
-      const rssStart = rssMiB(leadex.pid);
-      const samples: Array<{ t: number; rss: number }> = [];
-      const t0 = performance.now();
-      const sampler = setInterval(() => samples.push({ t: (performance.now() - t0) / 1000, rss: rssMiB(leadex.pid) }), 1000);
       await waitForQuiet();
+      const memory = async (): Promise<{ heapUsed: number; external: number; arrayBuffers: number } | null> => {
+        if (!inspector) return null;
+        const usage = await inspector
+          .evaluate<{ heapUsed: number; external: number; arrayBuffers: number }>(
+            '(({ heapUsed, external, arrayBuffers }) => ({ heapUsed, external, arrayBuffers }))(process.memoryUsage())',
+          )
+          .catch(() => null);
+        return usage && { heapUsed: usage.heapUsed / MiB, external: usage.external / MiB, arrayBuffers: usage.arrayBuffers / MiB };
+      };
+      const retained = async () => {
+        if (!inspector) return null;
+        await inspector.collectGarbage().catch(() => {});
+        return (await memory())?.heapUsed ?? null;
+      };
+      // From the warm-up mark on, a sampling heap profiler tracks allocations; what is still
+      // alive after the final full GC is the retained growth, by allocation site.
+      let heapSampling = false;
+      const startHeapSampling = async () => {
+        if (!inspector) return;
+        heapSampling = await inspector
+          .send('HeapProfiler.startSampling', { samplingInterval: 16_384 })
+          .then(() => true)
+          .catch(() => false);
+      };
+      const rssStart = rssMiB(leadex.pid);
+      const samples: MemorySample[] = [];
+      const t0 = performance.now();
+      let retainedWarm: number | null = null;
+      let sampling = false;
+      const sampler = setInterval(() => {
+        if (sampling) return;
+        sampling = true;
+        const t = (performance.now() - t0) / 1000;
+        const rss = rssMiB(leadex.pid);
+        void (async () => {
+          const m = await memory();
+          samples.push({ t, rss, ...(m ?? {}) });
+          if (retainedWarm === null && t >= settings.sustainedWarmupS) {
+            retainedWarm = await retained();
+            await startHeapSampling();
+          }
+        })().finally(() => {
+          sampling = false;
+        });
+      }, 1000);
       await profiler?.start();
       const cpu0 = cpuMs(leadex.pid);
+      const machine0 = machineCpuMs();
       const result = await drive({
         url: leadex.url,
         apiKey: leadex.apiKey,
@@ -468,15 +532,31 @@ async function runSustained(): Promise<Sustained> {
       });
       clearInterval(sampler);
       const cpu1 = cpuMs(leadex.pid);
+      const machine1 = machineCpuMs();
       if (profiler) {
         const file = await profiler.stop(join(PROFILE_DIR, 'leadex-sustained-direct.cpuprofile'));
         profiles.push({ scenario: 'sustained', mode: 'direct', target: 'leadex', summary: summariseProfile(file, 25) });
-        profiler.close();
       }
-      samples.push({ t: (performance.now() - t0) / 1000, rss: rssMiB(leadex.pid) });
+      samples.push({ t: (performance.now() - t0) / 1000, rss: rssMiB(leadex.pid), ...((await memory()) ?? {}) });
+      const retainedEnd = await retained();
+      let heap: HeapSummary | null = null;
+      if (inspector && heapSampling) {
+        const sampled = (await inspector.send('HeapProfiler.getSamplingProfile').catch(() => null)) as { profile: unknown } | null;
+        await inspector.send('HeapProfiler.stopSampling').catch(() => {});
+        if (sampled) {
+          mkdirSync(PROFILE_DIR, { recursive: true });
+          const file = join(PROFILE_DIR, 'leadex-sustained.heapprofile');
+          writeFileSync(file, JSON.stringify(sampled.profile));
+          heap = summariseHeapProfile(file, 12);
+        }
+      }
       const warm = samples.find((s) => s.t >= settings.sustainedWarmupS) ?? samples[0]!;
       const end = samples[samples.length - 1]!;
-      log(`sustained: ${result.auctionsPerS.toFixed(0)} auctions/s, errors ${result.errors.total}, RSS start ${rssStart.toFixed(0)} warm ${warm.rss.toFixed(0)} end ${end.rss.toFixed(0)} MiB`);
+      log(
+        `sustained: ${result.auctionsPerS.toFixed(0)} auctions/s, errors ${result.errors.total}, RSS start ${rssStart.toFixed(0)} warm ${warm.rss.toFixed(0)} end ${end.rss.toFixed(0)} MiB` +
+          (retainedWarm !== null && retainedEnd !== null ? `, heap after full GC ${(retainedWarm as number).toFixed(0)} → ${retainedEnd.toFixed(0)} MiB` : ''),
+      );
+      inspector?.close();
       const audit = await stopAndAudit('sustained', leadex, fleet);
       return {
         durationS: settings.sustainedS,
@@ -488,12 +568,16 @@ async function runSustained(): Promise<Sustained> {
         rssWarmMiB: warm.rss,
         rssEndMiB: end.rss,
         rssMaxMiB: Math.max(...samples.map((s) => s.rss)),
-        rssSamples: samples,
+        retainedHeapWarmMiB: retainedWarm,
+        retainedHeapEndMiB: retainedEnd,
+        heap,
+        memorySamples: samples,
         cpuMsPerAuction: (cpu1 - cpu0) / Math.max(1, result.auctions),
+        machineBusy: (machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total),
         audit,
       };
     } finally {
-      profiler?.close();
+      inspector?.close();
       await leadex.stop();
       await leadex.drop();
     }
@@ -539,8 +623,8 @@ function unfair(scenario: string, mode: Mode): string | null {
 function checks(sustained: Sustained | null): Check[] {
   const list: Check[] = [];
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
-  const guarded = (name: string, pass: boolean, detail: string, scenario: string, mode: Mode): Check => {
-    const why = unfair(scenario, mode);
+  const guarded = (name: string, pass: boolean, detail: string, scenarios: string, mode: Mode): Check => {
+    const why = [...scenarios].map((scenario) => unfair(scenario, mode)).find((reason) => reason !== null) ?? null;
     return why ? { name, pass: false, detail: `${detail} — not comparable: ${why}` } : { name, pass, detail };
   };
   for (const mode of settings.modes) {
@@ -571,7 +655,7 @@ function checks(sustained: Sustained | null): Check[] {
           `c ${mode}: throughput ratio at 100 buyers ≥ ratio at 10 − 10 pts`,
           drop <= 0.1,
           `${pct(c.thr)} vs ${pct(a.thr)} (${drop >= 0 ? '−' : '+'}${(Math.abs(drop) * 100).toFixed(0)} pts)`,
-          'c',
+          'ca',
           mode,
         ),
       );
@@ -691,9 +775,16 @@ if (sustained) {
   out.push(
     `sustained leadex (direct, 10 buyers ${sustained.latency}, ${sustained.durationS} s, ${sustained.rate ? `${sustained.rate}/s` : `${settings.connections} connections`}): ` +
       `${sustained.drive.auctionsPerS.toFixed(0)} auctions/s, p50 ${sustained.drive.latency.p50.toFixed(1)} p99 ${sustained.drive.latency.p99.toFixed(1)} ms, ` +
-      `cpu ${sustained.cpuMsPerAuction.toFixed(3)} ms/auction, errors ${sustained.drive.errors.total}, outcomes ${JSON.stringify(sustained.drive.outcomes)}, ` +
+      `cpu ${sustained.cpuMsPerAuction.toFixed(3)} ms/auction, machine ${(sustained.machineBusy * 100).toFixed(0)}% busy, errors ${sustained.drive.errors.total}, outcomes ${JSON.stringify(sustained.drive.outcomes)}, ` +
       `RSS start ${sustained.rssStartMiB.toFixed(0)} / after ${sustained.warmupS} s ${sustained.rssWarmMiB.toFixed(0)} / end ${sustained.rssEndMiB.toFixed(0)} / max ${sustained.rssMaxMiB.toFixed(0)} MiB`,
   );
+  if (sustained.retainedHeapWarmMiB !== null && sustained.retainedHeapEndMiB !== null) {
+    out.push(
+      `  V8 heap in use after a forced full GC: ${sustained.retainedHeapWarmMiB.toFixed(0)} MiB after warm-up, ${sustained.retainedHeapEndMiB.toFixed(0)} MiB at the end ` +
+        `(growth that survives a full GC is retained memory, not a lazy collector)`,
+    );
+  }
+  if (sustained.heap) out.push(`  ${formatHeapProfile(sustained.heap).split('\n').join('\n  ')}`);
 }
 out.push('');
 out.push('audit (leadex stopped with SIGTERM, then rows counted in its database):');

@@ -1,10 +1,20 @@
-// Profiling a child process over the inspector protocol, for exactly the measured window (not
-// start-up, not warm-up): the child runs with --inspect=127.0.0.1:0, the bench connects to the
-// WebSocket it prints on stderr and starts / stops V8's sampling profiler.
+// Looking inside a child process over the inspector protocol: the child runs with
+// --inspect=127.0.0.1:0 and the bench connects to the WebSocket it prints on stderr. Used to
+// CPU-profile exactly the measured window (not start-up, not warm-up), and to read heap usage
+// (after a forced full GC) during the sustained run.
 import { writeFileSync } from 'node:fs';
 import type { Child } from './child.ts';
 
 export const INSPECT_ARGS = ['--inspect=127.0.0.1:0'];
+
+export interface Inspector {
+  send(method: string, params?: Record<string, unknown>): Promise<any>;
+  /** Evaluates an expression in the child and returns its (JSON-serialisable) value. */
+  evaluate<T>(expression: string): Promise<T>;
+  /** A full, blocking garbage collection in the child. */
+  collectGarbage(): Promise<void>;
+  close(): void;
+}
 
 export interface Profiler {
   start(): Promise<void>;
@@ -13,7 +23,7 @@ export interface Profiler {
   close(): void;
 }
 
-export async function attachProfiler(child: Child, samplingIntervalUs = 500): Promise<Profiler> {
+export async function attachInspector(child: Child): Promise<Inspector> {
   const match = await child.waitForStderr(/Debugger listening on (ws:\/\/\S+)/);
   const socket = new WebSocket(match[1]!);
   await new Promise<void>((resolve, reject) => {
@@ -30,23 +40,44 @@ export async function attachProfiler(child: Child, samplingIntervalUs = 500): Pr
     if (message.error) waiter?.reject(new Error(message.error.message));
     else waiter?.resolve(message.result);
   });
+  socket.addEventListener('close', () => {
+    for (const waiter of pending.values()) waiter.reject(new Error('inspector closed'));
+    pending.clear();
+  });
   const send = (method: string, params: Record<string, unknown> = {}): Promise<any> =>
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
       socket.send(JSON.stringify({ id, method, params }));
     });
-
-  await send('Profiler.enable');
-  await send('Profiler.setSamplingInterval', { interval: samplingIntervalUs });
-  // --inspect does not pause; nothing to resume.
   return {
-    start: () => send('Profiler.start'),
+    send,
+    async evaluate<T>(expression: string): Promise<T> {
+      const result = (await send('Runtime.evaluate', { expression, returnByValue: true })) as { result: { value: T }; exceptionDetails?: unknown };
+      if (result.exceptionDetails) throw new Error(`evaluate failed: ${JSON.stringify(result.exceptionDetails)}`);
+      return result.result.value;
+    },
+    async collectGarbage() {
+      await send('HeapProfiler.collectGarbage');
+    },
+    close: () => socket.close(),
+  };
+}
+
+export async function attachProfiler(child: Child, samplingIntervalUs = 500): Promise<Profiler> {
+  return profilerOf(await attachInspector(child), samplingIntervalUs);
+}
+
+export async function profilerOf(inspector: Inspector, samplingIntervalUs = 500): Promise<Profiler> {
+  await inspector.send('Profiler.enable');
+  await inspector.send('Profiler.setSamplingInterval', { interval: samplingIntervalUs });
+  return {
+    start: () => inspector.send('Profiler.start'),
     async stop(file) {
-      const result = (await send('Profiler.stop')) as { profile: unknown };
+      const result = (await inspector.send('Profiler.stop')) as { profile: unknown };
       writeFileSync(file, JSON.stringify(result.profile));
       return file;
     },
-    close: () => socket.close(),
+    close: () => inspector.close(),
   };
 }

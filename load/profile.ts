@@ -1,6 +1,7 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): where the CPU went, by function (self time),
 // by module (src file, npm package, node internals, GC) and inclusive time of leadex's own
-// functions. CLI: `node load/profile.ts <file.cpuprofile> [top]`.
+// functions; and a sampling heap profile (what stayed alive, by allocation site).
+// CLI: `node load/profile.ts <file.cpuprofile | file.heapprofile> [top]`.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +35,14 @@ export interface ProfileSummary {
   selfByModule: ProfileEntry[];
   /** Inclusive time of functions in src/ (leadex's own code), recursion counted once. */
   inclusiveSrc: ProfileEntry[];
+  /**
+   * Every sample charged to the innermost src/ function on its stack, library and native time
+   * included (what that leadex function costs, all in); samples with no src/ frame are charged
+   * to the leaf's module ("outside src: npm:undici", "(garbage collector)"...).
+   */
+  bySrcCaller: ProfileEntry[];
+  /** The same, by the innermost src/ function's file. */
+  bySrcFile: ProfileEntry[];
 }
 
 /** Checkouts whose paths are shown relative ("src/exchange/bidding.ts"). */
@@ -84,6 +93,8 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
   const selfFn = new Map<string, number>();
   const selfModule = new Map<string, number>();
   const inclusive = new Map<string, number>();
+  const bySrcCaller = new Map<string, number>();
+  const bySrcFile = new Map<string, number>();
   let total = 0;
   let idle = 0;
   for (let i = 0; i < profile.samples.length; i++) {
@@ -102,14 +113,23 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
     const mod = moduleOf(frame);
     selfModule.set(mod, (selfModule.get(mod) ?? 0) + ms);
     const seen = new Set<string>();
+    let caller: string | null = null;
+    let callerFile: string | null = null;
     for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
       const f = byId.get(id)!.callFrame;
-      if (!shortUrl(f.url).startsWith('src/')) continue;
+      const file = shortUrl(f.url);
+      if (!file.startsWith('src/')) continue;
       const key = label(f);
+      caller ??= key;
+      callerFile ??= file;
       if (seen.has(key)) continue;
       seen.add(key);
       inclusive.set(key, (inclusive.get(key) ?? 0) + ms);
     }
+    const charged = caller ?? `outside src: ${mod}`;
+    bySrcCaller.set(charged, (bySrcCaller.get(charged) ?? 0) + ms);
+    const chargedFile = callerFile ?? `outside src: ${mod}`;
+    bySrcFile.set(chargedFile, (bySrcFile.get(chargedFile) ?? 0) + ms);
   }
   const busy = total - idle;
   const rank = (map: Map<string, number>, n: number): ProfileEntry[] =>
@@ -124,6 +144,8 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
     selfByFunction: rank(selfFn, top),
     selfByModule: rank(selfModule, top),
     inclusiveSrc: rank(inclusive, top),
+    bySrcCaller: rank(bySrcCaller, top),
+    bySrcFile: rank(bySrcFile, top),
   };
 }
 
@@ -135,16 +157,81 @@ export function formatProfile(summary: ProfileSummary): string {
   for (const e of summary.selfByModule.slice(0, 15)) lines.push(`    ${pct(e.share)} ${String(e.ms).padStart(7)} ms  ${e.name}`);
   lines.push('  self time by function:');
   for (const e of summary.selfByFunction) lines.push(`    ${pct(e.share)} ${String(e.ms).padStart(7)} ms  ${e.name}`);
-  lines.push("  inclusive time of leadex's own functions (src/):");
-  for (const e of summary.inclusiveSrc) lines.push(`    ${pct(e.share)} ${String(e.ms).padStart(7)} ms  ${e.name}`);
+  if (summary.inclusiveSrc.length > 0) {
+    lines.push("  inclusive time of leadex's own functions (src/):");
+    for (const e of summary.inclusiveSrc) lines.push(`    ${pct(e.share)} ${String(e.ms).padStart(7)} ms  ${e.name}`);
+    lines.push('  all time charged to the file of the innermost src/ function on the stack (libraries and native included):');
+    for (const e of summary.bySrcFile) lines.push(`    ${pct(e.share)} ${String(e.ms).padStart(7)} ms  ${e.name}`);
+    lines.push('  all time charged to the innermost src/ function on the stack (libraries and native included):');
+    for (const e of summary.bySrcCaller) lines.push(`    ${pct(e.share)} ${String(e.ms).padStart(7)} ms  ${e.name}`);
+  }
+  return lines.join('\n');
+}
+
+// ---- sampling heap profiles (what is still alive, by allocation site) -----------------------
+
+interface HeapNode {
+  callFrame: ProfileNode['callFrame'];
+  selfSize: number;
+  children?: HeapNode[];
+}
+
+export interface HeapSummary {
+  file: string;
+  liveMiB: number;
+  /** Live bytes by the innermost src/ function on the allocating stack (else the leaf's module). */
+  bySrcCaller: ProfileEntry[];
+  /** Live bytes by allocating function. */
+  byFunction: ProfileEntry[];
+}
+
+/**
+ * Summarises a sampling heap profile (HeapProfiler.getSamplingProfile after a full GC): memory
+ * allocated since sampling started and still alive. "ms" in the entries is KiB here.
+ */
+export function summariseHeapProfile(file: string, top = 15): HeapSummary {
+  const root = (JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode }).head;
+  const bySrc = new Map<string, number>();
+  const byFn = new Map<string, number>();
+  let total = 0;
+  const walk = (node: HeapNode, srcCaller: string | null) => {
+    const file = shortUrl(node.callFrame.url);
+    const caller = file.startsWith('src/') ? label(node.callFrame) : srcCaller;
+    if (node.selfSize > 0) {
+      total += node.selfSize;
+      const key = caller ?? `outside src: ${moduleOf(node.callFrame)}`;
+      bySrc.set(key, (bySrc.get(key) ?? 0) + node.selfSize);
+      const fn = label(node.callFrame);
+      byFn.set(fn, (byFn.get(fn) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children ?? []) walk(child, caller);
+  };
+  walk(root, null);
+  const rank = (map: Map<string, number>): ProfileEntry[] =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, bytes]) => ({ name, ms: Math.round(bytes / 1024), share: total > 0 ? bytes / total : 0 }));
+  return { file, liveMiB: total / 1024 / 1024, bySrcCaller: rank(bySrc), byFunction: rank(byFn) };
+}
+
+export function formatHeapProfile(summary: HeapSummary): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
+  const lines = [`heap ${shortUrl(summary.file)}: ${summary.liveMiB.toFixed(1)} MiB allocated since sampling began and still alive after a full GC`];
+  lines.push('  by the innermost src/ function on the allocating stack:');
+  for (const e of summary.bySrcCaller) lines.push(`    ${pct(e.share)} ${String(e.ms).padStart(7)} KiB  ${e.name}`);
+  lines.push('  by allocating function:');
+  for (const e of summary.byFunction) lines.push(`    ${pct(e.share)} ${String(e.ms).padStart(7)} KiB  ${e.name}`);
   return lines.join('\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) {
-    process.stderr.write('usage: node load/profile.ts <file.cpuprofile> [top]\n');
+    process.stderr.write('usage: node load/profile.ts <file.cpuprofile | file.heapprofile> [top]\n');
     process.exit(2);
   }
-  process.stdout.write(`${formatProfile(summariseProfile(file, Number(process.argv[3] ?? 25)))}\n`);
+  const top = Number(process.argv[3] ?? 25);
+  const text = file.endsWith('.heapprofile') ? formatHeapProfile(summariseHeapProfile(file, top)) : formatProfile(summariseProfile(file, top));
+  process.stdout.write(`${text}\n`);
 }

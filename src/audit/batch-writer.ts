@@ -21,6 +21,7 @@ export class BatchAuditWriter implements AuditLog {
   #timer: NodeJS.Timeout | null = null;
   #writing: Promise<void> | null = null;
   #closed = false;
+  #drainRequested = false;
   dropped = 0;
 
   constructor(db: Kysely<DB>, options: BatchWriterOptions) {
@@ -49,9 +50,22 @@ export class BatchAuditWriter implements AuditLog {
       this.dropped++;
       return false;
     }
-    if (this.queued + 1 >= this.#options.batchSize) queueMicrotask(() => void this.#drain().catch(() => {}));
+    if (this.queued + 1 >= this.#options.batchSize) this.#drainSoon();
     else this.#schedule();
     return true;
+  }
+
+  /**
+   * One pending drain at most: the write loop empties the whole queue anyway, and a callback per
+   * row behind a slow write would pile up (and re-chain) by the thousand.
+   */
+  #drainSoon(): void {
+    if (this.#drainRequested) return;
+    this.#drainRequested = true;
+    queueMicrotask(() => {
+      this.#drainRequested = false;
+      this.#drain().catch(() => {});
+    });
   }
 
   #schedule(): void {
