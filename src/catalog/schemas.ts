@@ -433,6 +433,7 @@ const campaignBase = z.strictObject(
     status: z.enum(['active', 'paused']),
     breaker: breaker.nullable(),
     post_timeout_ms: z.int().min(100).max(60_000).nullable(),
+    return_refunds_caps: z.boolean(),
   },
   { error: unknownKeyMessage(['buyer_id']) },
 );
@@ -464,6 +465,8 @@ export const campaignCreate = campaignBase
     // No defaults: absent stays absent, and means the exchange defaults / the post deadline.
     breaker: campaignBase.shape.breaker.optional(),
     post_timeout_ms: campaignBase.shape.post_timeout_ms.optional(),
+    // Optional rather than defaulted: absent reads as false, like a campaign stored before it existed.
+    return_refunds_caps: campaignBase.shape.return_refunds_caps.optional(),
   })
   .superRefine(requirePingUrlForBids(true), { when: () => true });
 

@@ -115,6 +115,8 @@ export interface Campaign {
   breaker?: BreakerSettings | null;
   /** Bound on one post to this campaign, retries included; absent or null: only the post deadline. */
   post_timeout_ms?: number | null;
+  /** An approved return gives back the cap usage of its sale (default false: caps count sales made). */
+  return_refunds_caps?: boolean;
 }
 
 /** Campaign plus the secret used to sign its outbound requests; never serialised to the API after creation. */

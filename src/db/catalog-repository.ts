@@ -71,6 +71,7 @@ function toCampaign(row: Row<'campaigns'>): CampaignWithSecret {
     status: row.status as CampaignStatus,
     breaker: (row.breaker as BreakerSettings | null) ?? null,
     post_timeout_ms: row.post_timeout_ms,
+    return_refunds_caps: row.return_refunds_caps,
     signing_secret: row.signing_secret,
   };
 }

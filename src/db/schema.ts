@@ -64,6 +64,7 @@ export interface CampaignsTable {
   /** migrations/0002: null means the exchange's default thresholds. */
   breaker: NullableJson<unknown>;
   post_timeout_ms: number | null;
+  return_refunds_caps: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

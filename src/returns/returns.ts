@@ -4,6 +4,9 @@
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/events.ts';
 import type { Catalog } from '../catalog/catalog.ts';
+import type { Store } from '../store/store.ts';
+import type { LeadRepository } from '../db/lead-repository.ts';
+import { capCounters } from '../auction/caps.ts';
 import type { Buyer } from '../catalog/types.ts';
 import { toDollars } from '../catalog/money.ts';
 import type { Clock } from '../clock/clock.ts';
@@ -16,6 +19,9 @@ import type { BuyerCredit, DuplicateProof, ReturnRecord, ReturnSettings } from '
 
 export interface ReturnsDeps {
   catalog: Catalog;
+  /** For giving back cap usage when a campaign asks for it (return_refunds_caps). */
+  store: Pick<Store, 'refundCounters'>;
+  leads: Pick<LeadRepository, 'salesOf'>;
   returnRepository: ReturnRepository;
   audit: AuditLog;
   clock: Clock;
@@ -121,8 +127,10 @@ export class Returns {
   /** After an approval is committed: the timeline, the in-memory balances, the listeners. */
   async #approved(record: ReturnRecord): Promise<void> {
     const at = record.decided_at ?? record.created_at;
+    const capsRefunded = await this.#refundCaps(record);
     this.#event(record, 'return.approved', at, {
       decided_by: record.decided_by,
+      caps_refunded: capsRefunded,
       credit: toDollars(record.price_cents),
       clawback: toDollars(record.payout_cents),
       ...(record.proof ? { proof: record.proof } : {}),
@@ -141,6 +149,26 @@ export class Returns {
       } catch (error) {
         this.#deps.log.error({ err: error, return_id: record.id }, 'a return credit listener failed');
       }
+    }
+  }
+
+  /**
+   * A returned lead keeps counting against the campaign's caps (the sale did happen) unless the
+   * campaign says otherwise; then the counters of the periods the sale fell in give it back.
+   */
+  async #refundCaps(record: ReturnRecord): Promise<boolean> {
+    const campaign = this.#deps.catalog.campaign(record.campaign_id);
+    if (!campaign?.return_refunds_caps || campaign.caps.length === 0) return false;
+    try {
+      const sale = (await this.#deps.leads.salesOf(record.lead_id)).find((s) => s.id === record.sale_id);
+      if (!sale) return false;
+      const counters = capCounters(campaign, new Date(sale.created_at).getTime());
+      await this.#deps.store.refundCounters(counters.map((c) => ({ key: c.key, amount: c.measure === 'leads' ? 1 : record.price_cents })));
+      return true;
+    } catch (error) {
+      // The money is settled; only the caps keep counting the lead, as without the option.
+      this.#deps.log.warn({ err: error, return_id: record.id }, 'could not give back the cap usage of a returned lead');
+      return false;
     }
   }
 

@@ -113,6 +113,14 @@ export class MemoryStore implements Store {
     return outcomes;
   }
 
+  async refundCounters(refunds: Array<{ key: string; amount: number }>): Promise<void> {
+    const now = this.#tick();
+    for (const { key, amount } of refunds) {
+      const counter = this.#counter(key, now);
+      if (counter) counter.value = Math.max(0, counter.value - amount);
+    }
+  }
+
   async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
     const now = this.#tick();
     const ttl = positiveMs(lockTtlMs, 'lockTtlMs');

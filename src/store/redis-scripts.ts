@@ -120,6 +120,17 @@ end
 return out
 `;
 
+/** KEYS: ctr:<key> per refund. ARGV: the amounts. Like a release: never revives, never negative. */
+export const REFUND = `
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local left = redis.call('DECRBY', KEYS[i], ARGV[i])
+    if left < 0 then redis.call('INCRBY', KEYS[i], -left) end
+  end
+end
+return 0
+`;
+
 /** KEYS: [1] res:expiry, [i+1] res:<ARGV[i]>. ARGV: ids. Returns how many were released. */
 export const RELEASE = `${RELEASE_ONE}
 local released = 0

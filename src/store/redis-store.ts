@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
-import { BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKEN } from './redis-scripts.ts';
+import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKEN } from './redis-scripts.ts';
 import type { AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store, ValueWrite } from './store.ts';
 import { bucketLifetimeMs, checkTokenRequest, type TokenGrant } from './token-bucket.ts';
 
@@ -30,6 +30,7 @@ interface ScriptCommands {
   leadexReserve(numKeys: number, ...args: Arg[]): Promise<number[][]>;
   leadexBeginAuction(numKeys: number, ...args: Arg[]): Promise<Array<number | string | null>>;
   leadexEndAuction(numKeys: number, ...args: Arg[]): Promise<number>;
+  leadexRefund(numKeys: number, ...args: Arg[]): Promise<number>;
   leadexRelease(numKeys: number, ...args: Arg[]): Promise<number>;
   leadexReleaseExpired(numKeys: number, ...args: Arg[]): Promise<string[]>;
   leadexCommit(numKeys: number, ...args: Arg[]): Promise<number>;
@@ -109,6 +110,7 @@ export class RedisStore implements Store {
     this.#client.defineCommand('leadexReleaseLock', { lua: RELEASE_LOCK });
     this.#client.defineCommand('leadexBeginAuction', { lua: BEGIN_AUCTION });
     this.#client.defineCommand('leadexEndAuction', { lua: END_AUCTION });
+    this.#client.defineCommand('leadexRefund', { lua: REFUND });
     this.#client.defineCommand('leadexTakeToken', { lua: TAKE_TOKEN });
     this.#url = options.url;
     this.#channel = `${this.#keyPrefix}config-changed`;
@@ -147,6 +149,12 @@ export class RedisStore implements Store {
       if (!failedKey) throw new Error(`reserve script answered item ${failed} for ${request.id}`);
       return { id: request.id, ok: false, failedKey };
     });
+  }
+
+  async refundCounters(refunds: Array<{ key: string; amount: number }>): Promise<void> {
+    if (refunds.length === 0) return;
+    const keys = refunds.map((r) => counterKey(r.key));
+    await this.#call(() => this.#scripts.leadexRefund(keys.length, ...keys, ...refunds.map((r) => r.amount)));
   }
 
   async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {

@@ -96,6 +96,12 @@ export interface Store {
   /** Undo reservations still open. Idempotent; returns how many were actually released. */
   release(ids: string[]): Promise<number>;
 
+  /**
+   * Takes amounts off counters outside any reservation (an approved return giving back a sale's
+   * cap usage). Counters that no longer exist stay gone; none goes below zero.
+   */
+  refundCounters(refunds: Array<{ key: string; amount: number }>): Promise<void>;
+
   /** Release open reservations whose expiresAt <= nowMs; returns the released ids. */
   releaseExpired(nowMs: number, limit: number): Promise<string[]>;
 

@@ -309,6 +309,15 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
       });
     });
 
+    describe('refunds', () => {
+      it('take amounts off counters, never below zero and never reviving a missing one', async () => {
+        await store.reserve([request('r1', [counter('leads', 3, null), counter('spend', 500, null)])]);
+        await store.commit(['r1']);
+        await store.refundCounters([{ key: 'leads', amount: 1 }, { key: 'spend', amount: 900 }, { key: 'gone', amount: 5 }]);
+        expect(await store.readCounters(['leads', 'spend', 'gone'])).toEqual([2, 0, 0]);
+      });
+    });
+
     describe('counter values after reserving', () => {
       it('come back in request order, for threshold alerts', async () => {
         await store.reserve([request('r0', [counter('leads', 7, 10)])]);
