@@ -2,31 +2,19 @@
 // as failures, when a breaker opens, the single half-open probe, and breakers released on
 // reconfiguration.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BreakerBuyerClient } from '../../src/buyers/breaker-buyer-client.ts';
 import type { PingBody, PostBody } from '../../src/buyers/buyer-client.ts';
 import { HttpBuyerClient } from '../../src/buyers/http-buyer-client.ts';
 import type { BreakerSettings, CampaignWithSecret } from '../../src/catalog/types.ts';
 import { accepting, bidding, noBid, rejecting, reply, startBuyerServer } from '../support/buyer-server.ts';
 import type { BuyerBehaviour, BuyerServer, Handler } from '../support/buyer-server.ts';
+import { buyerServer, closesAfterEach, far, testCampaign, testPingBody, testPostBody } from '../support/buyer-fixtures.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function buyer(behaviour: BuyerBehaviour): Promise<BuyerServer> {
-  const server = await startBuyerServer(behaviour);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-function client(): BreakerBuyerClient {
-  // Quick post retries keep failing posts short; the retry policy itself is tested elsewhere.
-  const c = new BreakerBuyerClient(new HttpBuyerClient({ postRetryBackoffMs: 1, maxPostAttempts: 2 }));
-  cleanups.push(() => c.close());
-  return c;
-}
+const defer = closesAfterEach();
+const buyer = (behaviour: BuyerBehaviour): Promise<BuyerServer> => buyerServer(defer, behaviour);
+// Quick post retries keep failing posts short; the retry policy itself is tested elsewhere.
+const client = (): BreakerBuyerClient => defer(new BreakerBuyerClient(new HttpBuyerClient({ postRetryBackoffMs: 1, maxPostAttempts: 2 })));
 
 const settings = (overrides: Partial<BreakerSettings> = {}): BreakerSettings => ({
   error_threshold_percentage: 50,
@@ -36,57 +24,10 @@ const settings = (overrides: Partial<BreakerSettings> = {}): BreakerSettings => 
   ...overrides,
 });
 
-function campaign(server: BuyerServer, overrides: Partial<CampaignWithSecret> = {}): CampaignWithSecret {
-  return {
-    id: 'cp_1',
-    buyer_id: 'by_1',
-    name: 'test',
-    vertical: 'auto_insurance',
-    mode: 'exclusive',
-    pricing: { type: 'bid' },
-    ping_url: server.pingUrl,
-    post_url: server.postUrl,
-    headers: {},
-    timeout_ms: 500,
-    filters: null,
-    schedule: null,
-    caps: [],
-    max_per_minute: null,
-    dedupe_days: 30,
-    priority: 0,
-    weight: 1,
-    status: 'active',
-    breaker: settings(),
-    signing_secret: 'secret-abc',
-    ...overrides,
-  };
-}
-
-const pingBody: PingBody = {
-  ping_id: 'pg_1',
-  campaign_id: 'cp_1',
-  vertical: 'auto_insurance',
-  mode: 'exclusive',
-  data: { state: 'CA' },
-  contact_hashes: {},
-  tmax_ms: 500,
-};
-
-const postBody: PostBody = {
-  lead_id: 'ld_1',
-  ping_id: 'pg_1',
-  bid_id: 'b-1',
-  campaign_id: 'cp_1',
-  price: 10,
-  vertical: 'auto_insurance',
-  mode: 'exclusive',
-  data: { state: 'CA' },
-  contact: { email: 'ada@example.com' },
-  consent: { tcpa: true },
-  source: {},
-};
-
-const far = (): number => Date.now() + 10_000;
+const campaign = (server: BuyerServer, overrides: Partial<CampaignWithSecret> = {}): CampaignWithSecret =>
+  testCampaign(server, { breaker: settings(), ...overrides });
+const pingBody: PingBody = testPingBody();
+const postBody: PostBody = testPostBody();
 
 /** Breaker timers run on real time: wait for the state rather than guess how long it takes. */
 async function until(condition: () => boolean, withinMs = 3000): Promise<void> {

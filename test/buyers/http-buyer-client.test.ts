@@ -2,7 +2,7 @@
 // with slow, huge, redirecting and dying buyers.
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PingBody, PostBody } from '../../src/buyers/buyer-client.ts';
 import { HttpBuyerClient, originOf } from '../../src/buyers/http-buyer-client.ts';
 import { verifySignature } from '../../src/buyers/signing.ts';
@@ -17,76 +17,17 @@ import {
   startBuyerServer,
 } from '../support/buyer-server.ts';
 import type { BuyerBehaviour, BuyerServer } from '../support/buyer-server.ts';
+import { buyerServer, closesAfterEach, far, testCampaign, testPingBody, testPostBody } from '../support/buyer-fixtures.ts';
 
 const TOLERANCE_MS = 50;
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function buyer(behaviour: BuyerBehaviour): Promise<BuyerServer> {
-  const server = await startBuyerServer(behaviour);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-function client(options: ConstructorParameters<typeof HttpBuyerClient>[0] = {}): HttpBuyerClient {
-  const c = new HttpBuyerClient(options);
-  cleanups.push(() => c.close());
-  return c;
-}
-
-function campaign(server: { pingUrl: string; postUrl: string }, overrides: Partial<CampaignWithSecret> = {}): CampaignWithSecret {
-  return {
-    id: 'cp_1',
-    buyer_id: 'by_1',
-    name: 'test',
-    vertical: 'auto_insurance',
-    mode: 'exclusive',
-    pricing: { type: 'bid' },
-    ping_url: server.pingUrl,
-    post_url: server.postUrl,
-    headers: { 'x-api-key': 'k-123', 'X-Buyer-Account': 'acct-9' },
-    timeout_ms: 500,
-    filters: null,
-    schedule: null,
-    caps: [],
-    max_per_minute: null,
-    dedupe_days: 30,
-    priority: 0,
-    weight: 1,
-    status: 'active',
-    signing_secret: 'secret-abc',
-    ...overrides,
-  };
-}
-
-const pingBody: PingBody = {
-  ping_id: 'pg_1',
-  campaign_id: 'cp_1',
-  vertical: 'auto_insurance',
-  mode: 'exclusive',
-  data: { state: 'CA', zip: '90210', age: 34, note: 'Zoë' },
-  contact_hashes: { email_sha256: 'e'.repeat(64) },
-  tmax_ms: 800,
-};
-
-const postBody: PostBody = {
-  lead_id: 'ld_1',
-  ping_id: 'pg_1',
-  bid_id: 'b-1',
-  campaign_id: 'cp_1',
-  price: 21,
-  vertical: 'auto_insurance',
-  mode: 'exclusive',
-  data: { state: 'CA' },
-  contact: { email: 'ada@example.com' },
-  consent: { tcpa: true },
-  source: {},
-};
-
-const far = (): number => Date.now() + 10_000;
+const defer = closesAfterEach();
+const buyer = (behaviour: BuyerBehaviour): Promise<BuyerServer> => buyerServer(defer, behaviour);
+const client = (options: ConstructorParameters<typeof HttpBuyerClient>[0] = {}): HttpBuyerClient => defer(new HttpBuyerClient(options));
+const campaign = (server: { pingUrl: string; postUrl: string }, overrides: Partial<CampaignWithSecret> = {}): CampaignWithSecret =>
+  testCampaign(server, { headers: { 'x-api-key': 'k-123', 'X-Buyer-Account': 'acct-9' }, ...overrides });
+const pingBody: PingBody = testPingBody({ data: { state: 'CA', zip: '90210', age: 34, note: 'Zoë' }, contact_hashes: { email_sha256: 'e'.repeat(64) }, tmax_ms: 800 });
+const postBody: PostBody = testPostBody({ price: 21 });
 
 describe('HttpBuyerClient.ping', () => {
   it('parses a bid (cents) and sends the configured headers with a valid signature', async () => {

@@ -1,44 +1,20 @@
 // A campaign's post_timeout_ms bounds everything spent posting to it, retries included, so a
 // hanging or failing winner leaves the rest of the post deadline to the next bid.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PostBody } from '../../src/buyers/buyer-client.ts';
 import { HttpBuyerClient } from '../../src/buyers/http-buyer-client.ts';
 import type { CampaignWithSecret } from '../../src/catalog/types.ts';
 import { accepting, reply, startBuyerServer } from '../support/buyer-server.ts';
 import type { BuyerBehaviour, BuyerServer } from '../support/buyer-server.ts';
+import { buyerServer, closesAfterEach, testCampaign, testPostBody } from '../support/buyer-fixtures.ts';
 
 const TOLERANCE_MS = 50;
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function buyer(behaviour: BuyerBehaviour): Promise<BuyerServer> {
-  const server = await startBuyerServer(behaviour);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-function client(): HttpBuyerClient {
-  const c = new HttpBuyerClient({ postRetryBackoffMs: 20 });
-  cleanups.push(() => c.close());
-  return c;
-}
-
-function campaign(server: BuyerServer, postTimeoutMs: number | null): CampaignWithSecret {
-  return {
-    id: 'cp_1', buyer_id: 'by_1', name: 'test', vertical: 'auto_insurance', mode: 'exclusive', pricing: { type: 'bid' },
-    ping_url: server.pingUrl, post_url: server.postUrl, headers: {}, timeout_ms: 500, filters: null, schedule: null,
-    caps: [], max_per_minute: null, dedupe_days: 30, priority: 0, weight: 1, status: 'active',
-    post_timeout_ms: postTimeoutMs, signing_secret: 'secret-abc',
-  };
-}
-
-const body: PostBody = {
-  lead_id: 'ld_1', ping_id: 'pg_1', bid_id: 'b-1', campaign_id: 'cp_1', price: 10, vertical: 'auto_insurance',
-  mode: 'exclusive', data: {}, contact: {}, consent: {}, source: {},
-};
+const defer = closesAfterEach();
+const buyer = (behaviour: BuyerBehaviour): Promise<BuyerServer> => buyerServer(defer, behaviour);
+const client = (): HttpBuyerClient => defer(new HttpBuyerClient({ postRetryBackoffMs: 20 }));
+const campaign = (server: BuyerServer, postTimeoutMs: number | null): CampaignWithSecret => testCampaign(server, { post_timeout_ms: postTimeoutMs });
+const body: PostBody = testPostBody({ data: {}, contact: {}, consent: {} });
 
 describe('post_timeout_ms', () => {
   it('cuts a hanging post at the campaign timeout, long before the post deadline', async () => {
