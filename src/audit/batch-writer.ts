@@ -2,6 +2,7 @@
 // write keeps the batch and retries on the next tick: events survive a database blip.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
+import { jsonText } from '../db/json-text.ts';
 import type { AuditEvent, AuditLog, BidRecord, PingRecord } from './events.ts';
 
 export interface BatchWriterOptions {
@@ -131,32 +132,22 @@ export class BatchAuditWriter implements AuditLog {
         insert into pings (id, lead_id, affiliate_id, vertical, data, email_sha256, phone_sha256, min_payout_cents, status, mode, payout_cents, expires_at, created_at)
         select id, lead_id, affiliate_id, vertical, data, email_sha256, phone_sha256, min_payout_cents, status, mode, payout_cents,
                to_timestamp(expires_at / 1000.0), to_timestamp(at / 1000.0)
-        from jsonb_to_recordset(${jsonParam(pings)}::jsonb) as x(
+        from jsonb_to_recordset(${jsonText(JSON.stringify(pings))}::jsonb) as x(
           id text, lead_id text, affiliate_id text, vertical text, data jsonb, email_sha256 text, phone_sha256 text,
           min_payout_cents bigint, status text, mode text, payout_cents bigint, expires_at double precision, at double precision)
         on conflict (id) do nothing
       ), written_bids as (
         insert into bids (ping_id, lead_id, campaign_id, buyer_id, amount_cents, bid_id, outcome, reason, latency_ms, created_at)
         select ping_id, lead_id, campaign_id, buyer_id, amount_cents, bid_id, outcome, reason, latency_ms, to_timestamp(at / 1000.0)
-        from jsonb_to_recordset(${jsonParam(bids)}::jsonb) as x(
+        from jsonb_to_recordset(${jsonText(JSON.stringify(bids))}::jsonb) as x(
           ping_id text, lead_id text, campaign_id text, buyer_id text, amount_cents bigint, bid_id text, outcome text,
           reason text, latency_ms integer, at double precision)
       )
       insert into events (lead_id, at, type, campaign_id, detail)
       select lead_id, to_timestamp(at / 1000.0), type, campaign_id, detail
       -- In recorded order: event ids are the timeline's order.
-      from rows from (jsonb_to_recordset(${jsonParam(events)}::jsonb) as (lead_id text, at double precision, type text, campaign_id text, detail jsonb))
+      from rows from (jsonb_to_recordset(${jsonText(JSON.stringify(events))}::jsonb) as (lead_id text, at double precision, type text, campaign_id text, detail jsonb))
         with ordinality as x(lead_id, at, type, campaign_id, detail, position)
       order by position`.execute(this.#db);
   }
-}
-
-/**
- * Postgres refuses NUL in text and jsonb; a buyer can put one in a bid id or an error can carry
- * one. Dropping it keeps one hostile string from blocking the whole audit log.
- */
-function jsonParam(rows: readonly object[]): string {
-  const text = JSON.stringify(rows);
-  if (!text.includes('\\u0000')) return text;
-  return JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'string' ? value.replaceAll('\u0000', '') : value));
 }

@@ -1,9 +1,11 @@
 // Leads and their sales: the records money moves on. A lead and its sales commit together.
 // Contact and consent are personal data: sealed here on the way in, opened on the way out, so
 // nothing above this file handles ciphertext and nothing below it sees plaintext.
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { PiiCipher } from '../pii/cipher.ts';
-import type { DB, EventsTable, LeadsTable, NewLead, NewSale, SalesTable } from './schema.ts';
+import type { DB, EventsTable, LeadsTable, NewLead, NewLedgerRow, NewSale, SalesTable } from './schema.ts';
+import { GroupCommit } from './group-commit.ts';
+import { jsonText } from './json-text.ts';
 import { saleEntries } from '../ledger/entries.ts';
 import { ledgerRow } from './ledger-repository.ts';
 
@@ -14,37 +16,72 @@ export type StoredLead = Omit<Selectable<LeadsTable>, 'contact' | 'consent' | 'p
 export type StoredSale = Selectable<SalesTable>;
 export type StoredEvent = Selectable<EventsTable>;
 
+interface RecordedLead {
+  lead: Insertable<LeadsTable>;
+  sales: NewSale[];
+}
+
 export class LeadRepository {
   readonly #db: Kysely<DB>;
   readonly #pii: PiiCipher;
 
-  constructor(db: Kysely<DB>, pii: PiiCipher) {
+  readonly #group: GroupCommit<RecordedLead>;
+
+  constructor(db: Kysely<DB>, pii: PiiCipher, options: { maxGroup?: number } = {}) {
     this.#db = db;
     this.#pii = pii;
+    this.#group = new GroupCommit((group) => this.#insert(group), { maxGroup: options.maxGroup ?? 200 });
   }
 
   /**
-   * Durably records a lead with its sales and their ledger entries (section 5.8) in ONE
-   * statement: a single statement is atomic by itself, so this needs no BEGIN/COMMIT round trips.
+   * Durably records a lead with its sales and their ledger entries (section 5.8). Leads recorded
+   * at the same moment share one statement (group commit, src/db/group-commit.ts); a statement is
+   * atomic by itself, so each lead lands whole or not at all, with no BEGIN/COMMIT round trips.
    */
-  async recordLead(lead: NewLead, sales: NewSale[]): Promise<void> {
-    const sealed = this.#seal(lead);
-    if (sales.length === 0) {
-      await this.#db.insertInto('leads').values(sealed).execute();
-      return;
+  recordLead(lead: NewLead, sales: NewSale[]): Promise<void> {
+    return this.#group.add({ lead: this.#seal(lead), sales });
+  }
+
+  async #insert(group: RecordedLead[]): Promise<void> {
+    const leads: string[] = [];
+    const sales: NewSale[] = [];
+    const entries: NewLedgerRow[] = [];
+    for (const { lead, sales: sold } of group) {
+      leads.push(leadJson(lead));
+      for (const sale of sold) {
+        sales.push(sale);
+        // The ledger records what each sale owes and earns (a return later undoes exactly that).
+        for (const entry of saleEntries(sale)) entries.push(ledgerRow(entry, sale.created_at ?? new Date()));
+      }
     }
-    // The ledger records what each sale owes and earns (a return later undoes exactly that).
-    const entries = sales.flatMap((sale) => saleEntries(sale).map((entry) => ledgerRow(entry, sale.created_at ?? new Date())));
-    const withLead = this.#db.with('recorded_lead', (db) => db.insertInto('leads').values(sealed).returning('id'));
-    if (entries.length === 0) {
-      await withLead.insertInto('sales').values(sales).execute();
-      return;
-    }
-    await withLead
-      .with('recorded_sales', (db) => db.insertInto('sales').values(sales).returning('id'))
-      .insertInto('ledger')
-      .values(entries)
-      .execute();
+    // Each kind of row travels as one JSON parameter that Postgres unpacks: one statement and a
+    // handful of parameters whatever the group size. Sales see their leads (a foreign key checked
+    // at the end of the statement), the ledger its sales.
+    await sql`
+      with recorded_leads as (
+        insert into leads (id, affiliate_id, vertical, ping_id, data, contact, consent, pii_key_id, source, email_sha256, phone_sha256,
+                           status, mode, reasons, price_cents, payout_cents, min_payout_cents, idempotency_key, request_hash, response, created_at)
+        select id, affiliate_id, vertical, ping_id, data, contact, consent, pii_key_id, source, email_sha256, phone_sha256,
+               status, mode, reasons, price_cents, payout_cents, min_payout_cents, idempotency_key, request_hash, response, coalesce(created_at, now())
+        from jsonb_to_recordset(${jsonText(`[${leads.join(',')}]`)}::jsonb) as x(
+          id text, affiliate_id text, vertical text, ping_id text, data jsonb, contact text, consent text, pii_key_id text, source jsonb,
+          email_sha256 text, phone_sha256 text, status text, mode text, reasons jsonb, price_cents bigint, payout_cents bigint,
+          min_payout_cents bigint, idempotency_key text, request_hash text, response jsonb, created_at timestamptz)
+        returning id
+      ), recorded_sales as (
+        insert into sales (id, lead_id, campaign_id, buyer_id, affiliate_id, vertical, mode, price_cents, payout_cents, bid_id,
+                           buyer_lead_id, redirect_url, email_sha256, phone_sha256, created_at)
+        select id, lead_id, campaign_id, buyer_id, affiliate_id, vertical, mode, price_cents, payout_cents, bid_id,
+               buyer_lead_id, redirect_url, email_sha256, phone_sha256, coalesce(created_at, now())
+        from jsonb_to_recordset(${jsonText(JSON.stringify(sales))}::jsonb) as x(
+          id text, lead_id text, campaign_id text, buyer_id text, affiliate_id text, vertical text, mode text, price_cents bigint,
+          payout_cents bigint, bid_id text, buyer_lead_id text, redirect_url text, email_sha256 text, phone_sha256 text, created_at timestamptz)
+        returning id
+      )
+      insert into ledger (at, account_type, account_id, amount_cents, kind, sale_id, return_id)
+      select at, account_type, account_id, amount_cents, kind, sale_id, return_id
+      from jsonb_to_recordset(${jsonText(JSON.stringify(entries))}::jsonb) as x(
+        at timestamptz, account_type text, account_id text, amount_cents bigint, kind text, sale_id text, return_id text)`.execute(this.#db);
   }
 
   async findByIdempotencyKey(affiliateId: string, key: string): Promise<StoredLead | undefined> {
@@ -165,4 +202,10 @@ export class LeadRepository {
 /** Binds a sealed value to its row and column: copied anywhere else, it no longer opens. */
 function sealContext(leadId: string, column: 'contact' | 'consent'): string {
   return `leads.${column}:${leadId}`;
+}
+
+/** A sealed lead as one JSON object; its JSON columns are JSON text already and go in as they are. */
+function leadJson(lead: Insertable<LeadsTable>): string {
+  const { data, source, reasons, response, ...plain } = lead;
+  return `${JSON.stringify(plain).slice(0, -1)},"data":${data},"source":${source},"reasons":${reasons},"response":${response}}`;
 }

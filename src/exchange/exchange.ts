@@ -410,8 +410,11 @@ export class Exchange {
       throw new ServiceUnavailable('The lead could not be recorded; nothing was sold', 1, error);
     }
     // The sale stands (it is recorded); a commit the store cannot take now is retried later.
-    await commits.commit(sold.map((s) => s.reservationId));
-    if (session) await this.#endSession(session, status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now));
+    // Both store calls leave in the same tick, so they share one pipelined write to Redis.
+    await Promise.all([
+      commits.commit(sold.map((s) => s.reservationId)),
+      session ? this.#endSession(session, status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now)) : undefined,
+    ]);
 
     for (let i = 0; i < sold.length; i++) {
       const sale = sold[i]!;

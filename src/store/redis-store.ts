@@ -83,6 +83,9 @@ export class RedisStore implements Store {
       // Also bounds a command written to a connection that died without a close being noticed.
       commandTimeout: this.#timeoutMs,
       maxRetriesPerRequest: 1,
+      // Commands issued in the same event-loop turn (by all the auctions in flight) leave as one
+      // write and are read by Redis in one go: far fewer syscalls on both sides under load.
+      enableAutoPipelining: true,
       connectTimeout: Math.max(this.#timeoutMs, 5000),
       // Never give up: the node must recover by itself when Redis comes back; capped at 1 s so it
       // notices soon.
