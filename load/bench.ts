@@ -10,7 +10,7 @@
 //   --sustained-latency / BENCH_SUSTAINED_LATENCY  buyer latency               (lognormal:10,0.5,300)
 //   --connections / BENCH_CONNECTIONS      affiliate connections               (50)
 //   --rate / BENCH_RATE                    offered auctions/s in scenario b    (200)
-//   --rate-driver / BENCH_RATE_DRIVER      autocannon | open                   (autocannon)
+//   --rate-driver / BENCH_RATE_DRIVER      autocannon | open                   (open)
 //   --scenarios / BENCH_SCENARIOS          any of a,b,c                        (a,b,c)
 //   --modes / BENCH_MODES                  any of direct,two-phase             (direct,two-phase)
 //   --fleet-procs / BENCH_FLEET_PROCS      buyer fleet processes               (1)
@@ -88,7 +88,8 @@ const settings = {
   sustainedLatency: parseLatency(setting('sustained-latency', 'BENCH_SUSTAINED_LATENCY', 'lognormal:10,0.5,300')),
   connections: num('connections', 'BENCH_CONNECTIONS', 50),
   rate: num('rate', 'BENCH_RATE', 200),
-  rateDriver: setting('rate-driver', 'BENCH_RATE_DRIVER', 'autocannon') as RateDriver,
+  // An offered rate means arrivals spread over the second (see load/README.md, rate drivers).
+  rateDriver: setting('rate-driver', 'BENCH_RATE_DRIVER', 'open') as RateDriver,
   scenarios: setting('scenarios', 'BENCH_SCENARIOS', 'a,b,c').split(',').map((s) => s.trim()).filter(Boolean),
   modes: setting('modes', 'BENCH_MODES', 'direct,two-phase').split(',').map((s) => s.trim()).filter(Boolean) as Mode[],
   fleetProcesses: num('fleet-procs', 'BENCH_FLEET_PROCS', 1),
