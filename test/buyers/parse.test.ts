@@ -100,6 +100,18 @@ describe('readCappedBody', () => {
     expect(produced).toBeLessThan(64);
   });
 
+  it('fails, rather than hangs or answers a truncated text, when the body is cut before its end', async () => {
+    const stream = new Readable({ read() {} });
+    stream.push(Buffer.from('{"bid":'));
+    const reading = readCappedBody(stream, 100);
+    setImmediate(() => stream.destroy());
+    await expect(reading).rejects.toThrow(/before its end/);
+  });
+
+  it('reads an empty body as an empty text', async () => {
+    expect(await readCappedBody(Readable.from([]), 100)).toEqual({ ok: true, text: '' });
+  });
+
   it('decodes UTF-8 split across chunks', async () => {
     const bytes = Buffer.from('"é"');
     const chunks = [bytes.subarray(0, 2), bytes.subarray(2)];
