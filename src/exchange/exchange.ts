@@ -23,9 +23,11 @@ import { newSaleState, postRounds, releaseReservations, reserveNextRound, type F
 import type { AuctionSubject, CollectedBid, ConsumerSession, ExchangeDeps, LeadAnswer, PingAnswer, ReservedWinner } from './types.ts';
 
 export interface DirectPostOptions {
-  idempotencyKey: string | null;
-  /** Canonical hash of the request body, to refuse a reused key with another body. */
-  requestHash: string;
+  idempotency: {
+    key: string;
+    /** Canonical hash of the request body, to refuse a reused key with another body. */
+    requestHash: string;
+  } | null;
 }
 
 /** How a lead ends when it never reached (or could not finish) an auction. */
@@ -50,12 +52,13 @@ export class Exchange {
 
   async directPost(affiliate: Affiliate, lead: DirectLead, options: DirectPostOptions): Promise<LeadAnswer> {
     requireAvailable(this.#deps.availability, 'nothing was sent to buyers');
-    if (!options.idempotencyKey) return this.#directPost(affiliate, lead, null, options.requestHash);
-    const key = options.idempotencyKey;
-    return this.#oncePerKey(affiliate, key, options.requestHash, () => this.#directPost(affiliate, lead, key, options.requestHash));
+    const { idempotency } = options;
+    if (!idempotency) return this.#directPost(affiliate, lead, null, null);
+    const { key, requestHash } = idempotency;
+    return this.#oncePerKey(affiliate, key, requestHash, () => this.#directPost(affiliate, lead, key, requestHash));
   }
 
-  async #directPost(affiliate: Affiliate, lead: DirectLead, idempotencyKey: string | null, requestHash: string): Promise<LeadAnswer> {
+  async #directPost(affiliate: Affiliate, lead: DirectLead, idempotencyKey: string | null, requestHash: string | null): Promise<LeadAnswer> {
     const { clock, audit } = this.#deps;
     const started = clock.now();
     const subject: AuctionSubject = {

@@ -28,8 +28,9 @@ export function leadRoutes(
     }
     const body = await readJson(c);
     const lead = parseDirectLead(body.value, findVertical);
-    const requestHash = createHash('sha256').update(canonicalJson(body.value)).digest('hex');
-    return c.json(await exchange.directPost(c.get('affiliate'), lead, { idempotencyKey, requestHash }));
+    // Only a keyed request can be retried into a comparison, so only it pays for the hash.
+    const idempotency = idempotencyKey === null ? null : { key: idempotencyKey, requestHash: createHash('sha256').update(canonicalJson(body.value)).digest('hex') };
+    return c.json(await exchange.directPost(c.get('affiliate'), lead, { idempotency }));
   });
 
   routes.post('/ping', affiliate, rateLimit, async (c) => {
