@@ -59,10 +59,19 @@ export function postFailed(outcome: PostOutcome): boolean {
   }
 }
 
+// Asked on every ping and post: computed once per campaign object. The catalog replaces a
+// campaign's object when it changes, so a cached signature can never be stale.
+const signatures = new WeakMap<CampaignWithSecret, { ping: string; post: string }>();
+
 function signatureOf(campaign: CampaignWithSecret, endpoint: Endpoint): string {
-  const s = breakerSettingsOf(campaign);
-  const url = endpoint === 'ping' ? campaign.ping_url : campaign.post_url;
-  return JSON.stringify([s.error_threshold_percentage, s.volume_threshold, s.rolling_window_ms, s.reset_timeout_ms, url]);
+  let known = signatures.get(campaign);
+  if (known === undefined) {
+    const s = breakerSettingsOf(campaign);
+    const settings = [s.error_threshold_percentage, s.volume_threshold, s.rolling_window_ms, s.reset_timeout_ms];
+    known = { ping: JSON.stringify([...settings, campaign.ping_url]), post: JSON.stringify([...settings, campaign.post_url]) };
+    signatures.set(campaign, known);
+  }
+  return known[endpoint];
 }
 
 function stateOf(breaker: CircuitBreaker<[Attempt], unknown> | undefined): BreakerState {
