@@ -96,10 +96,7 @@ export class RedisStore implements Store {
       this.#disconnectedAt = null;
       this.#markReady();
     });
-    this.#client.on('close', () => {
-      this.#disconnectedAt ??= Date.now();
-      if (!this.#readyPending) this.#newReadyPromise();
-    });
+    this.#client.on('close', () => this.#markLost());
     // Without a listener ioredis prints every reconnect failure; keep the last for error messages.
     this.#client.on('error', (error: unknown) => {
       this.#lastError = error;
@@ -273,6 +270,12 @@ export class RedisStore implements Store {
     }
   }
 
+  /** The connection is gone: calls from now on wait (once, together) for it to come back. */
+  #markLost(): void {
+    this.#disconnectedAt ??= Date.now();
+    if (!this.#readyPending) this.#newReadyPromise();
+  }
+
   #newReadyPromise(): void {
     // One pending promise per outage, shared by every call waiting for the connection.
     this.#readyPending = true;
@@ -293,7 +296,16 @@ export class RedisStore implements Store {
     if (this.#closed) throw new Error('RedisStore is closed');
     try {
       if (this.#client.status !== 'ready') await this.#waitReady();
-      return await command();
+      try {
+        return await command();
+      } catch (error) {
+        if (!neverWritten(error)) throw error;
+        // The socket died before ioredis said so (its 'close' comes a moment later). The command
+        // never left, so it waits for the connection like every call of this outage, then runs.
+        this.#markLost();
+        await this.#waitReady();
+        return await command();
+      }
     } catch (error) {
       if (error instanceof Error && error.name === 'ReplyError') throw error;
       const unavailable = new ServiceUnavailable(`Redis unavailable: ${describe(error)}`);
@@ -321,6 +333,11 @@ export class RedisStore implements Store {
       clearTimeout(timer);
     }
   }
+}
+
+/** ioredis refused to write the command at all (the stream is gone and the offline queue is off). */
+function neverWritten(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("Stream isn't writeable");
 }
 
 function describe(error: unknown): string {
