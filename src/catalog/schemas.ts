@@ -12,11 +12,10 @@ import { InvalidInput } from '../errors/problems.ts';
 import type { FieldError } from '../errors/problems.ts';
 import type { Filter, FilterOp } from './types.ts';
 import { DEFAULT_BREAKER } from './breaker-defaults.ts';
+import { MONEY_MAX } from './money.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Shared building blocks
-
-const MONEY_MAX = 10_000_000_000;
 
 // The decimal rendering of a JS number is the shortest one that round-trips, i.e. what the
 // client wrote in its JSON; counting digits there is exact where `x * 100` arithmetic is not.

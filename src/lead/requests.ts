@@ -1,6 +1,7 @@
 // The three affiliate request bodies (PROTOCOL.md 3.1, 3.2). Each parser collects every error
 // it can find before refusing, so an affiliate fixes an integration in one round trip.
 import { z } from 'zod';
+import { MONEY_MAX } from '../catalog/money.ts';
 import type { Vertical } from '../catalog/types.ts';
 import { InvalidInput, type FieldError } from '../errors/problems.ts';
 import { contactHashes, normalizeEmail, normalizePhone, type ContactHashes } from './contact.ts';
@@ -54,6 +55,7 @@ const verticalSchema = z.string({ error: requiredOr('must be a string') }).min(1
 const moneySchema = z
   .number({ error: 'must be a number' })
   .nonnegative('must not be negative')
+  .max(MONEY_MAX, `must be at most ${MONEY_MAX}`)
   .refine((value) => Number(value.toFixed(2)) === value, 'must have at most 2 decimals');
 
 const contactSchema = z.record(
