@@ -38,8 +38,8 @@ export class LeadRepository {
    * at the same moment share one statement (group commit, src/db/group-commit.ts); a statement is
    * atomic by itself, so each lead lands whole or not at all, with no BEGIN/COMMIT round trips.
    */
-  recordLead(lead: NewLead, sales: NewSale[]): Promise<void> {
-    return this.#group.add({ lead: this.#seal(lead), sales });
+  async recordLead(lead: NewLead, sales: NewSale[]): Promise<void> {
+    await this.#group.add({ lead: this.#seal(lead), sales });
   }
 
   async #insert(group: RecordedLead[]): Promise<void> {
