@@ -38,6 +38,7 @@ export interface AppDeps {
   buyers: BuyerClient;
   breakers: EndpointBreakers;
   excludeBeforePing?: ExchangeDeps['excludeBeforePing'];
+  pingSlots?: ExchangeDeps['pingSlots'];
   audit: AuditLog;
   clock: Clock;
   random: () => number;

@@ -23,6 +23,7 @@ import { DEFAULT_RETURN_SETTINGS, type ReturnSettings } from './returns/types.ts
 import { MemoryStore } from './store/memory-store.ts';
 import { RedisStore } from './store/redis-store.ts';
 import { ReservationCommitter } from './store/reservation-committer.ts';
+import { PingSlots } from './exchange/ping-slots.ts';
 import { startReservationSweeper } from './store/reservation-sweeper.ts';
 import type { Store } from './store/store.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
@@ -52,6 +53,8 @@ export interface RuntimeParts {
   pii?: PiiCipher;
   /** Default per-affiliate rate on the lead endpoints; absent or null: only affiliates' own limits. */
   affiliateRateLimit?: RateLimit | null;
+  /** Pings in flight on this node at most (src/exchange/ping-slots.ts); absent: unbounded. */
+  maxPingsInFlight?: number;
 }
 
 export function settingsFrom(config: Config): ExchangeSettings {
@@ -76,6 +79,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     returnSettings: { windowDays: config.RETURN_WINDOW_DAYS },
     pii,
     affiliateRateLimit: configuredRateLimit(config),
+    maxPingsInFlight: config.MAX_PINGS_IN_FLIGHT,
   });
   const sealed = await runtime.deps.leads.sealLegacyRows();
   if (sealed > 0) log.info({ leads: sealed }, 'encrypted the personal data of leads stored before encryption at rest');
@@ -138,6 +142,7 @@ export async function buildRuntime(parts: RuntimeParts): Promise<Runtime> {
       buyers,
       breakers: buyers,
       excludeBeforePing: (campaign) => (buyers.blocked(campaign) === null ? null : 'breaker_open'),
+      ...(parts.maxPingsInFlight ? { pingSlots: new PingSlots(parts.maxPingsInFlight) } : {}),
       audit,
       clock,
       random: parts.random ?? Math.random,

@@ -8,6 +8,7 @@ const ISOLATED = [
   'test/exchange/deadlines.test.ts',
   'test/exchange/hostile-buyers.test.ts',
   'test/exchange/breakers.test.ts',
+  'test/exchange/overload.test.ts',
   'test/multinode/**/*.test.ts',
   'test/ops/**/*.test.ts',
   'test/main.test.ts',

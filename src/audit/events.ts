@@ -7,6 +7,7 @@ export type EventType =
   | 'campaign.priced'
   | 'bid.capped'
   | 'bid.refused'
+  | 'auction.queued'
   | 'auction.choice'
   | 'auction.below_min_payout'
   | 'reservation.made'

@@ -46,6 +46,12 @@ export const configSchema = z.object({
   AUCTION_TMAX_MS: int(800, 50, 30_000),
   /** How long a two-phase ping's winning bids and reservations are held (section 3.2). */
   HOLD_TTL_S: int(30, 1, 3600),
+  /**
+   * Pings in flight on this node at most. An auction waits (at most AUCTION_TMAX_MS, then 503)
+   * for a slot per ping, so an overloaded node never lets answers that came in time expire
+   * unread in its own backlog. Sized for about 100 ms of answer parsing on one core.
+   */
+  MAX_PINGS_IN_FLIGHT: int(1000, 1, 1_000_000),
   /** How long posting (with fallbacks and retries) may take (section 5.6). */
   POST_DEADLINE_MS: int(5000, 100, 60_000),
   /** How often the audit log is flushed to Postgres, and its batch size. */

@@ -153,13 +153,35 @@ export async function openAuction(deps: ExchangeDeps, subject: AuctionSubject): 
   }
 
   try {
-    const deadline = now + deps.settings.tmaxMs;
-    const offers = await Promise.all(eligible.map((campaign) => askForBid(deps, subject, campaign, deadline)));
+    const offers = await withPingSlots(deps, subject, eligible, (deadline) =>
+      Promise.all(eligible.map((campaign) => askForBid(deps, subject, campaign, deadline))),
+    );
     const bids = offers.filter((offer): offer is CollectedBid => offer !== null);
     return { kind: 'bids', session, ranked: rankBids(bids, deps.random), blockedByExclusivity };
   } catch (error) {
     await deps.store.endAuction(session.lockKeys, session.token, []).catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * Runs the ping phase holding a slot per ping (src/exchange/ping-slots.ts). The phase's deadline
+ * starts once the slots are taken: time spent waiting for them is the exchange's, not the buyers'.
+ */
+async function withPingSlots<T>(deps: ExchangeDeps, subject: AuctionSubject, eligible: CampaignWithSecret[], ping: (deadline: number) => Promise<T>): Promise<T> {
+  const { clock, pingSlots, settings } = deps;
+  const pings = eligible.filter((campaign) => campaign.pricing.type === 'bid').length;
+  if (!pingSlots || pings === 0) return ping(clock.now() + settings.tmaxMs);
+  const asked = clock.now();
+  const release = await pingSlots.acquire(pings, settings.tmaxMs);
+  try {
+    const started = clock.now();
+    if (started > asked) {
+      deps.audit.event({ lead_id: subject.leadId, at: started, type: 'auction.queued', campaign_id: null, detail: { waited_ms: started - asked, pings } });
+    }
+    return await ping(started + settings.tmaxMs);
+  } finally {
+    release();
   }
 }
 

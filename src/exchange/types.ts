@@ -13,6 +13,7 @@ import type { CapCounter } from '../auction/caps.ts';
 import type { Store } from '../store/store.ts';
 import type { ReservationCommitter } from '../store/reservation-committer.ts';
 import type { Availability } from './availability.ts';
+import type { PingSlots } from './ping-slots.ts';
 
 export interface ExchangeSettings {
   /** Default deadline of the ping phase (section 5.2). */
@@ -38,6 +39,8 @@ export interface ExchangeDeps {
   availability: Availability;
   /** Commits the reservations of recorded sales, retrying through a store outage. */
   commits: ReservationCommitter;
+  /** Bounds the pings in flight on this node; absent: unbounded. */
+  pingSlots?: PingSlots;
   /** Exclusions decided outside the pure rules, e.g. an open circuit breaker; null when eligible. */
   excludeBeforePing?: (campaign: CampaignWithSecret) => ExclusionReason | null;
 }

@@ -50,6 +50,8 @@ export interface ExchangeOptions {
   affiliateRateLimit?: RateLimit | null;
   /** Pins the exchange's clock, e.g. offsetClock() to a given local time. */
   clock?: Clock;
+  /** Bounds the pings in flight (src/exchange/ping-slots.ts); default: unbounded. */
+  maxPingsInFlight?: number;
 }
 
 /** A clock that runs at real speed from `at`: timers and deadlines still behave. */
@@ -74,6 +76,7 @@ export async function startExchange(options: ExchangeOptions): Promise<TestExcha
     eventFlushMs: 20,
     sweepIntervalMs: 100,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.maxPingsInFlight ? { maxPingsInFlight: options.maxPingsInFlight } : {}),
   });
   const app = createApp({ ...runtime.deps, adminToken: ADMIN_TOKEN });
   const server = await new Promise<ServerType>((resolve) => {
