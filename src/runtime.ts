@@ -26,7 +26,7 @@ import { ReservationCommitter } from './store/reservation-committer.ts';
 import { PingSlots } from './exchange/ping-slots.ts';
 import { startReservationSweeper } from './store/reservation-sweeper.ts';
 import type { Store } from './store/store.ts';
-import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { createMetrics, watchValue, type Metrics } from './metrics/metrics.ts';
 
 export interface Runtime {
   deps: Omit<AppDeps, 'adminToken'>;
@@ -132,6 +132,14 @@ export async function buildRuntime(parts: RuntimeParts): Promise<Runtime> {
     onError: (error) => log.warn({ err: error }, 'reservation sweep failed'),
   });
 
+  const metrics = parts.metrics ?? createMetrics();
+  const pingSlots = parts.maxPingsInFlight ? new PingSlots(parts.maxPingsInFlight) : undefined;
+  if (pingSlots) {
+    watchValue(metrics, 'leadex_ping_slots', 'Pings this node may have in flight at once (MAX_PINGS_IN_FLIGHT)', () => pingSlots.capacity);
+    watchValue(metrics, 'leadex_pings_in_flight', 'Ping slots taken by auctions in their ping phase', () => pingSlots.inFlight);
+    watchValue(metrics, 'leadex_auctions_waiting_for_ping_slots', 'Auctions queued for ping slots (the node is at capacity)', () => pingSlots.queued);
+  }
+
   return {
     database,
     deps: {
@@ -142,7 +150,7 @@ export async function buildRuntime(parts: RuntimeParts): Promise<Runtime> {
       buyers,
       breakers: buyers,
       excludeBeforePing: (campaign) => (buyers.blocked(campaign) === null ? null : 'breaker_open'),
-      ...(parts.maxPingsInFlight ? { pingSlots: new PingSlots(parts.maxPingsInFlight) } : {}),
+      ...(pingSlots ? { pingSlots } : {}),
       audit,
       clock,
       random: parts.random ?? Math.random,
@@ -155,7 +163,7 @@ export async function buildRuntime(parts: RuntimeParts): Promise<Runtime> {
       availability: health,
       commits,
       probes,
-      metrics: parts.metrics ?? createMetrics(),
+      metrics,
     },
     close: async () => {
       clearInterval(periodicReload);

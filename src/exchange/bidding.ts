@@ -172,14 +172,14 @@ async function withPingSlots<T>(deps: ExchangeDeps, subject: AuctionSubject, eli
   const { clock, pingSlots, settings } = deps;
   const pings = eligible.filter((campaign) => campaign.pricing.type === 'bid').length;
   if (!pingSlots || pings === 0) return ping(clock.now() + settings.tmaxMs);
-  const asked = clock.now();
-  const release = await pingSlots.acquire(pings, settings.tmaxMs);
+  let release = pingSlots.tryAcquire(pings);
+  if (release === null) {
+    const asked = clock.now();
+    release = await pingSlots.acquire(pings, settings.tmaxMs);
+    deps.audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'auction.queued', campaign_id: null, detail: { waited_ms: clock.now() - asked, pings } });
+  }
   try {
-    const started = clock.now();
-    if (started > asked) {
-      deps.audit.event({ lead_id: subject.leadId, at: started, type: 'auction.queued', campaign_id: null, detail: { waited_ms: started - asked, pings } });
-    }
-    return await ping(started + settings.tmaxMs);
+    return await ping(clock.now() + settings.tmaxMs);
   } finally {
     release();
   }

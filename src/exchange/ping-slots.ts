@@ -31,17 +31,26 @@ export class PingSlots {
   }
 
   /**
-   * Takes `count` slots (an auction wider than the capacity takes all of them), waiting at most
-   * `patienceMs`. Resolves to the function that gives them back; calling it twice is harmless.
+   * Takes `count` slots now if they are free and nobody is waiting (an auction wider than the
+   * capacity takes all of them): the function that gives them back, or null.
    */
-  async acquire(count: number, patienceMs: number): Promise<() => void> {
-    const wanted = Math.min(Math.max(0, Math.ceil(count)), this.capacity);
+  tryAcquire(count: number): (() => void) | null {
+    const wanted = this.#fit(count);
     if (wanted === 0) return () => {};
     // First come, first served: a wide auction is not starved by narrow ones slipping past it.
-    if (this.#waiting.length === 0 && this.#used + wanted <= this.capacity) {
-      this.#used += wanted;
-      return this.#releaser(wanted);
-    }
+    if (this.#waiting.length > 0 || this.#used + wanted > this.capacity) return null;
+    this.#used += wanted;
+    return this.#releaser(wanted);
+  }
+
+  /**
+   * Takes `count` slots, waiting in line at most `patienceMs`. Resolves to the function that gives
+   * them back; calling it twice is harmless.
+   */
+  async acquire(count: number, patienceMs: number): Promise<() => void> {
+    const now = this.tryAcquire(count);
+    if (now !== null) return now;
+    const wanted = this.#fit(count);
     await new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         count: wanted,
@@ -60,6 +69,10 @@ export class PingSlots {
       this.#waiting.push(waiter);
     });
     return this.#releaser(wanted);
+  }
+
+  #fit(count: number): number {
+    return Math.min(Math.max(0, Math.ceil(count)), this.capacity);
   }
 
   #releaser(count: number): () => void {

@@ -1,6 +1,6 @@
 // Prometheus metrics (section 8, GET /metrics). One registry per app so tests and several
 // in-process nodes never share counters.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
@@ -31,4 +31,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       registers: [registry],
     }),
   };
+}
+
+/** A gauge read when /metrics is scraped (a queue length, say), so the hot path never updates it. */
+export function watchValue(metrics: Metrics, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [metrics.registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }

@@ -26,6 +26,17 @@ function countingBuyers() {
   return { seen, handler };
 }
 
+/** The ping-slot gauges of a /metrics text. */
+function gauges(text: string): Record<string, number> {
+  const wanted = ['leadex_ping_slots', 'leadex_pings_in_flight', 'leadex_auctions_waiting_for_ping_slots'];
+  const found: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const [name, value] = line.split(' ');
+    if (name !== undefined && value !== undefined && wanted.includes(name)) found[name] = Number(value);
+  }
+  return found;
+}
+
 async function exchangeWithBuyers(label: string, tmaxMs: number, handler: Handler): Promise<{ exchange: TestExchange; key: string; servers: BuyerServer[] }> {
   const exchange = await startExchange({ label, settings: { tmaxMs }, maxPingsInFlight: SLOTS });
   closing.push(exchange);
@@ -49,8 +60,14 @@ describe('an exchange with more auctions than ping slots', () => {
 
     // Each auction pings all 4 buyers, so with 4 slots they can only go one after another.
     const started = performance.now();
-    const answers = await Promise.all(Array.from({ length: 5 }, () => exchange.call('POST', '/v1/leads', { token: key, body: sampleLead() })));
+    const answering = Promise.all(Array.from({ length: 5 }, () => exchange.call('POST', '/v1/leads', { token: key, body: sampleLead() })));
+    // Halfway through the first auction's pings, an operator sees the node at capacity.
+    await new Promise((resolve) => setTimeout(resolve, BUYER_MS / 2));
+    const during = gauges((await exchange.call('GET', '/metrics')).body);
+    const answers = await answering;
     const elapsed = performance.now() - started;
+    expect(during).toEqual({ leadex_ping_slots: SLOTS, leadex_pings_in_flight: SLOTS, leadex_auctions_waiting_for_ping_slots: 4 });
+    expect(gauges((await exchange.call('GET', '/metrics')).body)).toEqual({ leadex_ping_slots: SLOTS, leadex_pings_in_flight: 0, leadex_auctions_waiting_for_ping_slots: 0 });
 
     expect(answers.map((a) => a.body.status)).toEqual(['sold', 'sold', 'sold', 'sold', 'sold']);
     expect(buyers.seen.peak).toBe(SLOTS);

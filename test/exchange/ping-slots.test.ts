@@ -37,6 +37,19 @@ describe('ping slots', () => {
     expect(slots.inFlight).toBe(0);
   });
 
+  it('say at once, without waiting, whether slots are free for an auction', async () => {
+    const slots = new PingSlots(10);
+    const held = slots.tryAcquire(7);
+    expect(held).not.toBeNull();
+    expect(slots.tryAcquire(4)).toBeNull();
+    const waiting = slots.acquire(4, PATIENT);
+    // 2 would fit, but an auction is waiting: it goes first.
+    expect(slots.tryAcquire(2)).toBeNull();
+    held!();
+    (await waiting)();
+    expect(slots.inFlight).toBe(0);
+  });
+
   it('let an auction wider than the whole capacity run alone rather than never', async () => {
     const slots = new PingSlots(10);
     const release = await slots.acquire(100, PATIENT);
