@@ -1,7 +1,6 @@
 // createApp(deps): the HTTP surface over already-built dependencies. main.ts builds the real
 // ones from config; tests build them against real Postgres, Redis and buyer servers.
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics/metrics.ts';
 import type { AuditLog } from './audit/events.ts';
@@ -13,7 +12,6 @@ import type { CatalogRepository } from './db/catalog-repository.ts';
 import type { LeadRepository } from './db/lead-repository.ts';
 import type { LedgerRepository } from './db/ledger-repository.ts';
 import type { ReturnRepository } from './db/return-repository.ts';
-import { PayloadTooLarge } from './errors/problems.ts';
 import { Exchange } from './exchange/exchange.ts';
 import type { ExchangeDeps, ExchangeSettings } from './exchange/types.ts';
 import { adminRoutes } from './http/admin/index.ts';
@@ -23,6 +21,7 @@ import { limitAffiliateRate, type RateLimit } from './http/rate-limit.ts';
 import { returnRoutes } from './http/return-routes.ts';
 import { opsRoutes, type Probe } from './http/ops-routes.ts';
 import { openApiRoutes } from './http/openapi.ts';
+import { bodyLimit } from './http/body-limit.ts';
 import { errorHandler, notFoundHandler } from './http/problem-response.ts';
 import { Returns } from './returns/returns.ts';
 import type { ReturnSettings } from './returns/types.ts';
@@ -72,15 +71,7 @@ export function createApp(deps: AppDeps): App {
   const hono = new Hono();
   hono.onError(errorHandler(deps.log));
   hono.notFound(notFoundHandler);
-  hono.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes ?? 64 * 1024,
-      onError: () => {
-        throw new PayloadTooLarge(`Request bodies are limited to ${deps.maxBodyBytes ?? 64 * 1024} bytes`);
-      },
-    }),
-  );
+  hono.use('/v1/*', bodyLimit(deps.maxBodyBytes ?? 64 * 1024));
   const inFlight = new InFlightTracker();
   hono.route('/', opsRoutes([...deps.probes, inFlight.probe], deps.metrics.registry));
   hono.route('/', openApiRoutes());

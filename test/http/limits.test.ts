@@ -36,6 +36,31 @@ describe('request limits', () => {
     expectProblem(await exchange.call('POST', '/v1/admin/buyers', { token: ADMIN_TOKEN, body: { name: padding } }), 413);
   });
 
+  it('a body sent without a length (chunked) is counted as it arrives: 413 over 64 KiB, fine under', async () => {
+    const chunked = async (text: string) => {
+      const body = new ReadableStream({
+        start(controller) {
+          // Several chunks, as a streaming client would send them.
+          for (let i = 0; i < text.length; i += 16_384) controller.enqueue(new TextEncoder().encode(text.slice(i, i + 16_384)));
+          controller.close();
+        },
+      });
+      const response = await fetch(`${exchange.url}/v1/admin/buyers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as Record<string, unknown> };
+    };
+    const big = await chunked(JSON.stringify({ name: 'x'.repeat(70_000) }));
+    expect(big.status).toBe(413);
+    expect(big.type).toContain('application/problem+json');
+    const small = await chunked(JSON.stringify({ name: 'Chunked Buyer' }));
+    expect(small.status).toBe(201);
+    expect(small.body.name).toBe('Chunked Buyer');
+  });
+
   it('a page larger than 100 or smaller than 1 is 400 naming limit; 100 is fine', async () => {
     for (const limit of ['101', '0', '-5', 'many']) {
       expectProblem(await exchange.call('GET', `/v1/admin/affiliates?limit=${limit}`, { token: ADMIN_TOKEN }), 400, ['limit']);
