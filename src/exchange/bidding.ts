@@ -176,7 +176,8 @@ async function withPingSlots<T>(deps: ExchangeDeps, subject: AuctionSubject, eli
   if (release === null) {
     const asked = clock.now();
     release = await pingSlots.acquire(pings, settings.tmaxMs);
-    deps.audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'auction.queued', campaign_id: null, detail: { waited_ms: clock.now() - asked, pings } });
+    const granted = clock.now();
+    deps.audit.event({ lead_id: subject.leadId, at: granted, type: 'auction.queued', campaign_id: null, detail: { waited_ms: granted - asked, pings } });
   }
   try {
     return await ping(clock.now() + settings.tmaxMs);
