@@ -3,6 +3,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { jsonText } from '../db/json-text.ts';
+import { preparedAs } from '../db/prepared-statements.ts';
 import type { AuditEvent, AuditLog, BidRecord, PingRecord } from './events.ts';
 
 export interface BatchWriterOptions {
@@ -129,7 +130,7 @@ export class BatchAuditWriter implements AuditLog {
    * of bound parameters cost more exchange CPU than everything else the audit does.
    */
   async #write(events: string[], bids: string[], pings: string[]): Promise<void> {
-    await sql`
+    await sql`${sql.raw(preparedAs('leadex_write_events'))}
       with written_pings as (
         insert into pings (id, lead_id, affiliate_id, vertical, data, email_sha256, phone_sha256, min_payout_cents, status, mode, payout_cents, expires_at, created_at)
         select id, lead_id, affiliate_id, vertical, data, email_sha256, phone_sha256, min_payout_cents, status, mode, payout_cents,

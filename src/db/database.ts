@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
+import { preparingPool } from './prepared-statements.ts';
 
 export interface Database {
   readonly db: Kysely<DB>;
@@ -42,7 +43,7 @@ export function openPostgres(options: PostgresOptions): Database {
   // Nor a client in use: the pool listens only to idle ones, and a checked-out client whose
   // connection drops emits 'error' besides failing its query (which is how the caller learns).
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   return { db, kind: 'postgres', close: () => db.destroy() };
 }
 

@@ -6,6 +6,7 @@ import type { PiiCipher } from '../pii/cipher.ts';
 import type { DB, EventsTable, LeadsTable, NewLead, NewLedgerRow, NewSale, SalesTable } from './schema.ts';
 import { GroupCommit } from './group-commit.ts';
 import { jsonText } from './json-text.ts';
+import { preparedAs } from './prepared-statements.ts';
 import { saleEntries } from '../ledger/entries.ts';
 import { ledgerRow } from './ledger-repository.ts';
 
@@ -57,7 +58,7 @@ export class LeadRepository {
     // Each kind of row travels as one JSON parameter that Postgres unpacks: one statement and a
     // handful of parameters whatever the group size. Sales see their leads (a foreign key checked
     // at the end of the statement), the ledger its sales.
-    await sql`
+    await sql`${sql.raw(preparedAs('leadex_record_leads'))}
       with recorded_leads as (
         insert into leads (id, affiliate_id, vertical, ping_id, data, contact, consent, pii_key_id, source, email_sha256, phone_sha256,
                            status, mode, reasons, price_cents, payout_cents, min_payout_cents, idempotency_key, request_hash, response, created_at)

@@ -1,0 +1,44 @@
+// Named prepared statements for the hot path's fixed SQL. Postgres parses, analyses and plans an
+// unnamed statement on every call; for the lead record and the event batch (one of each per few
+// leads) that was about half of each round trip. A statement whose SQL starts with
+// preparedAs(name) is sent named, so each connection prepares it once; everything else stays
+// unnamed. The mark is an SQL comment: PGlite, or any other driver, simply ignores it.
+import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import type pg from 'pg';
+
+const MARK = '/* prepared:';
+const MARK_END = ' */';
+
+/** Prefix for a statement's SQL: `sql\`${sql.raw(preparedAs('x'))} insert …\``. Names must be unique per text. */
+export function preparedAs(name: string): string {
+  if (!/^[a-z0-9_]+$/.test(name)) throw new RangeError(`prepared statement names are [a-z0-9_]+, got ${name}`);
+  return `${MARK}${name}${MARK_END} `;
+}
+
+function nameOf(sql: string): string | null {
+  if (!sql.startsWith(MARK)) return null;
+  const end = sql.indexOf(MARK_END, MARK.length);
+  return end < 0 ? null : sql.slice(MARK.length, end);
+}
+
+/** The pool Kysely is given: pg's own, with marked statements sent as named ones. */
+export function preparingPool(pool: pg.Pool): PostgresPool {
+  return {
+    options: pool.options,
+    end: () => pool.end(),
+    connect: async (): Promise<PostgresPoolClient> => {
+      const client = await pool.connect();
+      return {
+        get processID() {
+          return (client as unknown as { processID?: number }).processID;
+        },
+        query: ((sql: unknown, parameters?: ReadonlyArray<unknown>) => {
+          const name = typeof sql === 'string' ? nameOf(sql) : null;
+          if (name !== null) return client.query({ name, text: sql as string, values: parameters as unknown[] });
+          return client.query(sql as string, parameters as unknown[]);
+        }) as unknown as PostgresPoolClient['query'],
+        release: (destroy?: boolean) => client.release(destroy),
+      };
+    },
+  };
+}
