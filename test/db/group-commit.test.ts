@@ -9,6 +9,7 @@ import { isUniqueViolation } from '../../src/db/pg-errors.ts';
 import type { NewLead, NewSale } from '../../src/db/schema.ts';
 import { PiiCipher } from '../../src/pii/cipher.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { leadRecord } from '../support/lead-records.ts';
 
 let database: TestDatabase;
 let leads: LeadRepository;
@@ -34,23 +35,16 @@ afterAll(async () => {
 
 let n = 0;
 function lead(id = `ld_g_${++n}`): NewLead {
-  return {
-    id,
-    affiliate_id: 'af_g',
+  return leadRecord(id, 'af_g', {
     vertical: 'solar',
-    ping_id: `pg_${id}`,
     data: JSON.stringify({ state: 'CA', roof: 'tile "clay"' }),
-    contact: JSON.stringify({ email: `${id}@example.com` }),
-    consent: JSON.stringify({ tcpa: true }),
-    source: '{}',
     status: 'sold',
     mode: 'exclusive',
-    reasons: '[]',
     price_cents: 2100,
     payout_cents: 1050,
     response: JSON.stringify({ lead_id: id, status: 'sold' }),
     created_at: new Date(),
-  };
+  });
 }
 
 function sale(leadId: string): NewSale {

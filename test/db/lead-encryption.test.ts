@@ -7,6 +7,7 @@ import { LeadRepository } from '../../src/db/lead-repository.ts';
 import type { NewLead } from '../../src/db/schema.ts';
 import { PiiCipher, PiiKeyMissing, PiiUnreadable } from '../../src/pii/cipher.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { leadRecord } from '../support/lead-records.ts';
 
 let database: TestDatabase;
 const oldKey = { id: 'k2025', key: randomBytes(32) };
@@ -19,21 +20,11 @@ const personalValues = [...Object.values(contact), ...Object.values(consent)].fi
 let n = 0;
 function newLead(): NewLead {
   n += 1;
-  return {
-    id: `ld_enc_${n}`,
-    affiliate_id: 'af_enc',
-    vertical: 'auto_insurance',
-    ping_id: `pg_enc_${n}`,
-    data: JSON.stringify({ state: 'CA' }),
+  return leadRecord(`ld_enc_${n}`, 'af_enc', {
     contact: JSON.stringify(contact),
     consent: JSON.stringify(consent),
     source: JSON.stringify({ sub_id: 's-1' }),
-    status: 'unsold',
-    reasons: '[]',
-    price_cents: 0,
-    payout_cents: 0,
-    response: JSON.stringify({ lead_id: `ld_enc_${n}`, status: 'unsold' }),
-  };
+  });
 }
 
 /** The row exactly as Postgres stores it, every column as text. */

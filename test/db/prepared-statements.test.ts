@@ -11,28 +11,14 @@ import { preparedAs } from '../../src/db/prepared-statements.ts';
 import type { NewLead } from '../../src/db/schema.ts';
 import { PiiCipher } from '../../src/pii/cipher.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { leadRecord } from '../support/lead-records.ts';
 import { TEST_DATABASE_URL } from '../support/services.ts';
 
 const pii = new PiiCipher([{ id: 'k1', key: randomBytes(32) }], 'k1');
 let n = 0;
 function lead(): NewLead {
   n += 1;
-  return {
-    id: `ld_prep_${n}`,
-    affiliate_id: 'af_prep',
-    vertical: 'solar',
-    ping_id: `pg_prep_${n}`,
-    data: '{"state":"CA"}',
-    contact: '{"email":"a@example.com"}',
-    consent: '{"tcpa":true}',
-    source: '{}',
-    status: 'unsold',
-    reasons: '[]',
-    price_cents: 0,
-    payout_cents: 0,
-    response: '{}',
-    created_at: new Date(),
-  };
+  return leadRecord(`ld_prep_${n}`, 'af_prep', { vertical: 'solar', contact: '{"email":"a@example.com"}', created_at: new Date() });
 }
 
 async function addAffiliate(database: Database): Promise<void> {
