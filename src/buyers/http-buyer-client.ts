@@ -3,7 +3,6 @@
 // of a ping's latency budget on a cold connection.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
 import type { CampaignWithSecret } from '../catalog/types.ts';
 import type {
   BuyerClient,
@@ -16,8 +15,8 @@ import type {
 } from './buyer-client.ts';
 import { parseBidAnswer } from './parse-bid.ts';
 import { parsePostAnswer } from './parse-post-answer.ts';
-import { readCappedBody } from './read-capped-body.ts';
 import { signBody } from './signing.ts';
+import { boundedPost } from './bounded-request.ts';
 
 export interface HttpBuyerClientOptions {
   /** Largest answer body accepted; section 4.1 says 64 KiB. */
@@ -75,13 +74,6 @@ type Transport =
   | { ok: true; status: number; text: string | null; location: string | null }
   | { ok: false; reason: 'timeout' | 'network' | 'too_large'; detail?: string; status?: number; final?: boolean };
 
-class DeadlineReached extends Error {
-  constructor() {
-    super('deadline reached');
-    this.name = 'DeadlineReached';
-  }
-}
-
 function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const e = error as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
@@ -98,10 +90,7 @@ function errorCode(error: unknown): string | undefined {
   return typeof e.name === 'string' ? e.name : undefined;
 }
 
-function classifyError(error: unknown, signal: AbortSignal): { reason: 'timeout' | 'network'; detail?: string } {
-  // Our own deadline abort surfaces as whatever undici was doing at the time (a queued-request
-  // abort, a destroyed body...), so the signal, not the error, is the source of truth.
-  if (signal.aborted) return { reason: 'timeout' };
+function classifyError(error: unknown): { reason: 'timeout' | 'network'; detail?: string } {
   const code = errorCode(error);
   if (code !== undefined && TIMEOUT_CODES.has(code)) return { reason: 'timeout', detail: code };
   if (code === 'AbortError' || code === 'TimeoutError') return { reason: 'timeout', detail: code };
@@ -142,7 +131,7 @@ export class HttpBuyerClient implements BuyerClient {
       const endAt = Math.min(own, deadline);
       if (!(endAt > started)) return noBid('timeout', 'deadline already passed');
 
-      const result = await this.#send(campaign, campaign.ping_url, JSON.stringify(body), {}, endAt);
+      const result = await this.#send(campaign, campaign.ping_url, JSON.stringify(body), null, endAt);
       if (!result.ok) return noBid(result.reason, result.detail, result.status);
 
       const answer = parseBidAnswer(result.status, result.text);
@@ -250,87 +239,82 @@ export class HttpBuyerClient implements BuyerClient {
 
   /**
    * One signed POST bounded by `endAt` (epoch ms) end to end: queueing, connect, headers and the
-   * whole body read. Non-2xx bodies are drained (capped) only to keep the connection reusable.
+   * whole body read (src/buyers/bounded-request.ts).
    */
   async #send(
     campaign: CampaignWithSecret,
     target: string,
     raw: string,
-    extraHeaders: Record<string, string>,
+    extraHeaders: Record<string, string> | null,
     endAt: number,
   ): Promise<Transport> {
     // Configuration problems are marked final: retrying cannot fix them.
     if (this.#closed) return { ok: false, reason: 'network', detail: 'client closed', final: true };
-    let url: URL;
-    try {
-      url = new URL(target);
-    } catch {
-      return { ok: false, reason: 'network', detail: 'invalid url', final: true };
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return { ok: false, reason: 'network', detail: 'unsupported url scheme', final: true };
-    }
+    const url = targetOf(target);
+    if (url === 'invalid') return { ok: false, reason: 'network', detail: 'invalid url', final: true };
+    if (url === 'unsupported') return { ok: false, reason: 'network', detail: 'unsupported url scheme', final: true };
 
     const remaining = endAt - this.#now();
     if (remaining <= 0) return { ok: false, reason: 'timeout', detail: 'deadline already passed' };
 
-    const headers: Record<string, string> = {};
+    const timestamp = String(Math.floor(this.#now() / 1000));
+    const headers: Record<string, string> = { ...campaignHeadersOf(campaign), ...extraHeaders };
+    headers['content-type'] = 'application/json';
+    headers['x-leadex-timestamp'] = timestamp;
+    headers['x-leadex-signature'] = signBody(campaign.signing_secret, timestamp, raw);
+
+    const answer = await boundedPost(
+      this.#pool(url.origin),
+      { path: url.path, headers, body: raw },
+      { timeoutMs: remaining, maxBodyBytes: this.#maxBodyBytes, beltMs: remaining + UNDICI_TIMEOUT_MARGIN_MS },
+    );
+    if (answer.ok) return answer;
+    if (answer.reason === 'error') {
+      const failure: Transport = { ok: false, ...classifyError(answer.error) };
+      if (answer.status !== undefined) failure.status = answer.status;
+      return failure;
+    }
+    const failure: Transport = { ok: false, reason: answer.reason };
+    if (answer.status !== undefined) failure.status = answer.status;
+    return failure;
+  }
+}
+
+type Target = { origin: string; path: string } | 'invalid' | 'unsupported';
+
+// Parsed once per URL: campaigns keep their endpoints for their lifetime, and `new URL` on every
+// ping is measurable. Bounded so a stream of reconfigured URLs cannot grow it without end.
+const targets = new Map<string, Target>();
+const MAX_TARGETS = 10_000;
+
+function targetOf(url: string): Target {
+  let target = targets.get(url);
+  if (target === undefined) {
+    try {
+      const parsed = new URL(url);
+      target = parsed.protocol === 'http:' || parsed.protocol === 'https:' ? { origin: parsed.origin, path: parsed.pathname + parsed.search } : 'unsupported';
+    } catch {
+      target = 'invalid';
+    }
+    if (targets.size >= MAX_TARGETS) targets.clear();
+    targets.set(url, target);
+  }
+  return target;
+}
+
+// A campaign's own headers, filtered once per campaign object (the catalog replaces the object
+// when the campaign changes, so this can never be stale).
+const campaignHeaders = new WeakMap<CampaignWithSecret, Record<string, string>>();
+
+function campaignHeadersOf(campaign: CampaignWithSecret): Record<string, string> {
+  let headers = campaignHeaders.get(campaign);
+  if (headers === undefined) {
+    headers = {};
     for (const [name, value] of Object.entries(campaign.headers ?? {})) {
       const lower = name.toLowerCase();
       if (!RESERVED_HEADERS.has(lower) && typeof value === 'string') headers[lower] = value;
     }
-    const timestamp = String(Math.floor(this.#now() / 1000));
-    Object.assign(headers, extraHeaders, {
-      'content-type': 'application/json',
-      'x-leadex-timestamp': timestamp,
-      'x-leadex-signature': signBody(campaign.signing_secret, timestamp, raw),
-    });
-
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DeadlineReached()), remaining);
-    const { signal } = controller;
-    let response: Dispatcher.ResponseData | undefined;
-    let settled = false;
-    try {
-      response = await this.#pool(url.origin).request({
-        path: url.pathname + url.search,
-        method: 'POST',
-        headers,
-        body: raw,
-        signal,
-        headersTimeout: remaining + UNDICI_TIMEOUT_MARGIN_MS,
-        bodyTimeout: remaining + UNDICI_TIMEOUT_MARGIN_MS,
-      });
-      const { statusCode: status, body } = response;
-
-      if (status < 200 || status >= 300) {
-        const location = response.headers.location;
-        // Draining (rather than destroying) a small error body keeps the keep-alive connection.
-        await body.dump({ limit: this.#maxBodyBytes, signal }).catch(() => {});
-        settled = true;
-        return { ok: true, status, text: null, location: typeof location === 'string' ? location : null };
-      }
-
-      const declared = Number(response.headers['content-length']);
-      if (Number.isFinite(declared) && declared > this.#maxBodyBytes) {
-        body.destroy();
-        settled = true;
-        return { ok: false, reason: 'too_large', detail: `content-length ${declared}`, status };
-      }
-      const read = await readCappedBody(body, this.#maxBodyBytes);
-      settled = true;
-      if (!read.ok) return { ok: false, reason: 'too_large', status };
-      return { ok: true, status, text: read.text, location: null };
-    } catch (error) {
-      const classified = classifyError(error, signal);
-      const failure: Transport = { ok: false, reason: classified.reason };
-      if (classified.detail !== undefined) failure.detail = classified.detail;
-      if (response !== undefined) failure.status = response.statusCode;
-      return failure;
-    } finally {
-      clearTimeout(timer);
-      // Any path that left the body unread must destroy it, or the pooled connection stays busy.
-      if (response !== undefined && !settled && !response.body.destroyed) response.body.destroy();
-    }
+    campaignHeaders.set(campaign, headers);
   }
+  return headers;
 }

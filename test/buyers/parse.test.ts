@@ -1,8 +1,6 @@
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { dollarsToCentsFloor, parseBidAnswer } from '../../src/buyers/parse-bid.ts';
 import { parsePostAnswer } from '../../src/buyers/parse-post-answer.ts';
-import { readCappedBody } from '../../src/buyers/read-capped-body.ts';
 
 describe('parseBidAnswer', () => {
   it('parses a bid into cents, floored', () => {
@@ -79,42 +77,5 @@ describe('parsePostAnswer', () => {
     expect(parsePostAnswer(200, 'OK')).toMatchObject({ kind: 'failed', reason: 'invalid_body' });
     expect(parsePostAnswer(200, '{"accepted":"yes"}')).toMatchObject({ kind: 'failed', reason: 'invalid_body' });
     expect(parsePostAnswer(200, '[]')).toMatchObject({ kind: 'failed', reason: 'invalid_body' });
-  });
-});
-
-describe('readCappedBody', () => {
-  it('returns the text under the cap', async () => {
-    expect(await readCappedBody(Readable.from([Buffer.from('{"a":'), Buffer.from('1}')]), 7)).toEqual({ ok: true, text: '{"a":1}' });
-  });
-
-  it('stops and destroys the stream once the cap is crossed', async () => {
-    let produced = 0;
-    const stream = new Readable({
-      read() {
-        produced += 1;
-        this.push(Buffer.alloc(1024, 120));
-      },
-    });
-    expect(await readCappedBody(stream, 4096)).toEqual({ ok: false, reason: 'too_large' });
-    expect(stream.destroyed).toBe(true);
-    expect(produced).toBeLessThan(64);
-  });
-
-  it('fails, rather than hangs or answers a truncated text, when the body is cut before its end', async () => {
-    const stream = new Readable({ read() {} });
-    stream.push(Buffer.from('{"bid":'));
-    const reading = readCappedBody(stream, 100);
-    setImmediate(() => stream.destroy());
-    await expect(reading).rejects.toThrow(/before its end/);
-  });
-
-  it('reads an empty body as an empty text', async () => {
-    expect(await readCappedBody(Readable.from([]), 100)).toEqual({ ok: true, text: '' });
-  });
-
-  it('decodes UTF-8 split across chunks', async () => {
-    const bytes = Buffer.from('"é"');
-    const chunks = [bytes.subarray(0, 2), bytes.subarray(2)];
-    expect(await readCappedBody(Readable.from(chunks), 100)).toEqual({ ok: true, text: '"é"' });
   });
 });
