@@ -117,7 +117,7 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
     child = spawnNode({
       script: 'src/main.ts',
       cwd: ROOT,
-      nodeArgs: options.nodeArgs ?? [],
+      nodeArgs: [...(process.env.BENCH_LEADEX_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(options.nodeArgs ?? [])],
       env: {
         DATABASE_URL: databaseUrl(database),
         REDIS_URL: BENCH_REDIS_URL,

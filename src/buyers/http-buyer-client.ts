@@ -14,6 +14,7 @@ import type {
   PostOutcome,
 } from './buyer-client.ts';
 import { parseBidAnswer } from './parse-bid.ts';
+import { pingJson } from './ping-json.ts';
 import { parsePostAnswer } from './parse-post-answer.ts';
 import { signBody } from './signing.ts';
 import { boundedPost } from './bounded-request.ts';
@@ -131,7 +132,7 @@ export class HttpBuyerClient implements BuyerClient {
       const endAt = Math.min(own, deadline);
       if (!(endAt > started)) return noBid('timeout', 'deadline already passed');
 
-      const result = await this.#send(campaign, campaign.ping_url, JSON.stringify(body), null, endAt);
+      const result = await this.#send(campaign, campaign.ping_url, pingJson(body), null, endAt);
       if (!result.ok) return noBid(result.reason, result.detail, result.status);
 
       const answer = parseBidAnswer(result.status, result.text);
