@@ -208,8 +208,11 @@ for i = 1, locks do
   end
 end
 local out = {1}
-for i = locks + 1, #KEYS do
-  out[#out + 1] = redis.call('GET', KEYS[i])
+-- MGET in slices rather than a GET per key: each redis.call has a fixed cost, and an auction
+-- reads dozens of keys here. Slices keep unpack() far below Lua's stack limit.
+for first = locks + 1, #KEYS, 500 do
+  local values = redis.call('MGET', unpack(KEYS, first, math.min(first + 499, #KEYS)))
+  for _, value in ipairs(values) do out[#out + 1] = value end
 end
 return out
 `;

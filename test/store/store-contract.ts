@@ -378,6 +378,16 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         expect((await store.beginAuction([], 5_000, ['sent:z', 'never'])) ).toMatchObject({ values: ['100', null] });
       });
 
+      it('read any number of values in order, missing ones as null (an auction with many buyers)', async () => {
+        const start = await store.beginAuction([], 5_000, []);
+        if (!start.locked) throw new Error('expected no locks to be needed');
+        const keys = Array.from({ length: 1203 }, (_, i) => `wide:${i}`);
+        const present = keys.filter((_, i) => i % 3 === 1);
+        await store.endAuction([], start.token, present.map((key) => ({ key, value: key, ttlSeconds: 60 })));
+        const read = await store.beginAuction(['consumer:wide'], 5_000, keys);
+        expect(read).toMatchObject({ locked: true, values: keys.map((key, i) => (i % 3 === 1 ? key : null)) });
+      });
+
       it('release a lock only for the token that holds it', async () => {
         const held = await store.beginAuction(['consumer:q'], 5_000, []);
         await store.endAuction(['consumer:q'], 'not-the-token', []);
