@@ -84,6 +84,12 @@ const hashesSchema = z.object(
   { error: 'must be an object' },
 );
 
+// Built once: a zod schema is costly to construct (every .nullish() is a new schema), and these
+// run on every lead.
+const optionalObjectSchema = objectSchema.nullish();
+const optionalMoneySchema = moneySchema.nullish();
+const optionalHashesSchema = hashesSchema.nullish();
+
 const pingIdSchema = z.string({ error: requiredOr('must be a string') }).min(1, 'is required').max(200, 'is not a ping id');
 
 export function parseDirectLead(body: unknown, findVertical: FindVertical): DirectLead {
@@ -93,8 +99,8 @@ export function parseDirectLead(body: unknown, findVertical: FindVertical): Dire
   const data = parseData(vertical, fields.data, errors);
   const contact = parseContact(fields.contact, errors);
   const consent = check(consentSchema, fields.consent, 'consent', errors);
-  const source = check(objectSchema.nullish(), fields.source, 'source', errors) ?? {};
-  const minPayout = check(moneySchema.nullish(), fields.min_payout, 'min_payout', errors) ?? null;
+  const source = check(optionalObjectSchema, fields.source, 'source', errors) ?? {};
+  const minPayout = check(optionalMoneySchema, fields.min_payout, 'min_payout', errors) ?? null;
   if (errors.length > 0 || !vertical || !data || !contact || !consent) throw invalidInput(errors);
   return { vertical, data, contact, consent, source, hashes: contactHashes(contact), min_payout: minPayout };
 }
@@ -109,8 +115,8 @@ export function parsePingRequest(body: unknown, findVertical: FindVertical): Pin
   }
   const vertical = parseVertical(fields.vertical, findVertical, errors);
   const data = parseData(vertical, fields.data, errors);
-  const hashes = check(hashesSchema.nullish(), fields.contact_hashes, 'contact_hashes', errors);
-  const minPayout = check(moneySchema.nullish(), fields.min_payout, 'min_payout', errors) ?? null;
+  const hashes = check(optionalHashesSchema, fields.contact_hashes, 'contact_hashes', errors);
+  const minPayout = check(optionalMoneySchema, fields.min_payout, 'min_payout', errors) ?? null;
   if (errors.length > 0 || !vertical || !data) throw invalidInput(errors);
   return { vertical, data, hashes: definedHashes(hashes), min_payout: minPayout };
 }
@@ -119,10 +125,10 @@ export function parsePostRequest(body: unknown): PostRequest {
   const fields = requireObject(body);
   const errors: FieldError[] = [];
   const pingId = check(pingIdSchema, fields.ping_id, 'ping_id', errors);
-  const data = check(objectSchema.nullish(), fields.data, 'data', errors) ?? null;
+  const data = check(optionalObjectSchema, fields.data, 'data', errors) ?? null;
   const contact = parseContact(fields.contact, errors);
   const consent = check(consentSchema, fields.consent, 'consent', errors);
-  const source = check(objectSchema.nullish(), fields.source, 'source', errors) ?? {};
+  const source = check(optionalObjectSchema, fields.source, 'source', errors) ?? {};
   if (errors.length > 0 || pingId === undefined || !contact || !consent) throw invalidInput(errors);
   return { ping_id: pingId, data, contact, consent, source, hashes: contactHashes(contact) };
 }
