@@ -68,7 +68,7 @@ export class BatchAuditWriter implements AuditLog {
     this.#drainRequested = true;
     queueMicrotask(() => {
       this.#drainRequested = false;
-      this.#drain().catch(() => {});
+      this.#drain(false).catch(() => {});
     });
   }
 
@@ -76,15 +76,15 @@ export class BatchAuditWriter implements AuditLog {
     if (this.#timer || this.#closed) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.#drain().catch(() => {});
+      this.#drain(false).catch(() => {});
     }, this.#options.flushIntervalMs);
     this.#timer.unref();
   }
 
   async flush(): Promise<void> {
     // Two passes: one for a write already under way, one for what queued behind it.
-    await this.#drain();
-    await this.#drain();
+    await this.#drain(true);
+    await this.#drain(true);
     if (this.queued > 0) throw new Error(`audit log could not write ${this.queued} rows`);
   }
 
@@ -95,18 +95,32 @@ export class BatchAuditWriter implements AuditLog {
     this.#closed = true;
   }
 
-  /** Writes everything queued, one batch at a time, never two writes at once. */
-  #drain(): Promise<void> {
-    if (this.#writing) return this.#writing.then(() => this.#drain());
+  /**
+   * Writes what is queued, one batch at a time, never two writes at once. `everything` (flush,
+   * close) empties the queue; otherwise the rows that arrived during a write wait for the next
+   * interval unless a full batch of them is ready. Writing them at once instead turned a steady
+   * trickle of leads into one small statement per lead, each a Postgres round trip and commit.
+   */
+  #drain(everything: boolean): Promise<void> {
+    if (this.#writing) return this.#writing.then(() => this.#drain(everything));
     if (this.queued === 0) return Promise.resolve();
-    this.#writing = this.#writeAll().finally(() => {
+    this.#writing = this.#writeAll(everything).finally(() => {
       this.#writing = null;
     });
     return this.#writing;
   }
 
-  async #writeAll(): Promise<void> {
-    while (this.queued > 0) {
+  #fullBatchQueued(): boolean {
+    const size = this.#options.batchSize;
+    return this.#events.length >= size || this.#bids.length >= size || this.#pings.length >= size;
+  }
+
+  async #writeAll(everything: boolean): Promise<void> {
+    for (let first = true; this.queued > 0; first = false) {
+      if (!first && !everything && !this.#fullBatchQueued()) {
+        this.#schedule();
+        return;
+      }
       const size = this.#options.batchSize;
       const events = this.#events.slice(0, size);
       const bids = this.#bids.slice(0, size);

@@ -1,0 +1,70 @@
+// How the event log batches: by interval under a steady trickle, at once for a full batch.
+// Statements are counted with a Kysely plugin on a real Postgres.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchAuditWriter } from '../../src/audit/batch-writer.ts';
+import type { AuditEvent } from '../../src/audit/events.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { waitFor } from '../support/traffic.ts';
+
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase('audit_batches');
+});
+
+afterAll(async () => {
+  await database?.close();
+});
+
+const event = (lead_id: string, n: number): AuditEvent => ({ lead_id, at: Date.now(), type: 'lead.received', campaign_id: null, detail: { n } });
+
+const numbersOf = async (lead_id: string) =>
+  (await database.db.selectFrom('events').select(['detail']).where('lead_id', '=', lead_id).orderBy('id').execute()).map((r) => r.detail.n);
+
+function countingStatements() {
+  const counter = { statements: 0 };
+  const db = database.db.withPlugin({
+    transformQuery: ({ node }) => {
+      counter.statements += 1;
+      return node;
+    },
+    transformResult: async ({ result }) => result,
+  });
+  return { db, counter };
+}
+
+describe('the event log', () => {
+  it('writes a steady trickle once per interval, not once per lead, and loses none of it', async () => {
+    const { db, counter } = countingStatements();
+    const writer = new BatchAuditWriter(db, { flushIntervalMs: 100, batchSize: 100_000 });
+    // A row every quarter millisecond for half a second: something new is always queued while
+    // a write is at Postgres.
+    const started = Date.now();
+    let logged = 0;
+    for (let next = performance.now(); Date.now() - started < 500; ) {
+      if (performance.now() >= next) {
+        writer.event(event('ld_trickle', logged++));
+        next += 0.25;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const intervals = (Date.now() - started) / 100;
+    expect(counter.statements).toBeLessThanOrEqual(Math.ceil(intervals) + 2);
+    await writer.close();
+    expect(await numbersOf('ld_trickle')).toEqual(Array.from({ length: logged }, (_, n) => n));
+  });
+
+  it('writes a full batch without waiting for the interval', async () => {
+    const { db, counter } = countingStatements();
+    const writer = new BatchAuditWriter(db, { flushIntervalMs: 60_000, batchSize: 50 });
+    for (let n = 0; n < 120; n++) writer.event(event('ld_full', n));
+    await waitFor(() => counter.statements >= 2, 5000, 'two full batches');
+    await sleep(100);
+    // The two full batches went at once; the 20 left over wait for the interval (or a flush).
+    expect(counter.statements).toBe(2);
+    expect(await numbersOf('ld_full')).toEqual(Array.from({ length: 100 }, (_, n) => n));
+    await writer.close();
+    expect(await numbersOf('ld_full')).toHaveLength(120);
+  });
+});
