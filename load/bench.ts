@@ -684,6 +684,12 @@ function checks(sustained: Sustained | null): Check[] {
     const worst = Math.min(...direct.map((r) => r.soldShare));
     list.push({ name: 'leadex sells in direct post (≥ 90% of auctions sold)', pass: worst >= 0.9, detail: `lowest sold share ${pct(worst)}` });
   }
+  // The same of the floor: a floor that fails its auctions would be no floor at all.
+  const floorDirect = rows.filter((r) => r.target === 'floor' && r.mode === 'direct');
+  if (floorDirect.length > 0) {
+    const worst = Math.min(...floorDirect.map((r) => r.soldShare));
+    list.push({ name: 'the floor sells in direct post too (≥ 90% of auctions sold)', pass: worst >= 0.9, detail: `lowest sold share ${pct(worst)}` });
+  }
   for (const audit of [...audits, ...(sustained ? [sustained.audit] : [])]) {
     list.push({
       name: `${audit.scenario}: every ping a buyer received has its campaign.pinged event`,

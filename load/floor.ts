@@ -1,7 +1,8 @@
 // The floor: the least an exchange can do for the same auction, to compare leadex against.
 // Hono on @hono/node-server; parse the lead, ping the same buyers with the same ping body over
-// undici (one keep-alive Pool per buyer origin, configured like leadex's), take the best bid,
-// post to it (next best on a rejection), answer. No validation, no Redis, no Postgres, no audit.
+// undici's dispatch API (one keep-alive Pool per buyer origin, configured like leadex's), take
+// the best bid, post to it (next best on a rejection), answer. No validation, no Redis, no
+// Postgres, no audit.
 //
 //   POST /v1/leads   direct post
 //   POST /v1/ping    fan out, rank, remember the bids in a Map under the ping id
@@ -79,21 +80,38 @@ function headersFor(raw: string, extra?: Record<string, string>): Record<string,
   return headers;
 }
 
-async function post(pool: Pool, path: string, raw: string, extra?: Record<string, string>): Promise<{ status: number; text: string } | null> {
-  try {
-    const response = await pool.request({
-      path,
-      method: 'POST',
-      headers: headersFor(raw, extra),
-      body: raw,
-      headersTimeout: TIMEOUT_MS,
-      bodyTimeout: TIMEOUT_MS,
-    });
-    const text = await response.body.text();
-    return { status: response.statusCode, text };
-  } catch {
-    return null;
-  }
+/**
+ * One POST through undici's dispatch API, collecting the answer in a plain handler: the leanest
+ * way undici offers (no Readable, AsyncResource or AbortSignal per request), as leadex's own
+ * buyer client does, so the floor stays the floor. Bounded by undici's header/body timeouts.
+ */
+function post(pool: Pool, path: string, raw: string, extra?: Record<string, string>): Promise<{ status: number; text: string } | null> {
+  return new Promise((resolve) => {
+    let status = 0;
+    const chunks: Buffer[] = [];
+    try {
+      pool.dispatch(
+        { path, method: 'POST', headers: headersFor(raw, extra), body: raw, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS },
+        {
+          onRequestStart() {},
+          onResponseStart(_controller, statusCode) {
+            status = statusCode;
+          },
+          onResponseData(_controller, chunk) {
+            chunks.push(chunk);
+          },
+          onResponseEnd() {
+            resolve({ status, text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
+          },
+          onResponseError() {
+            resolve(null);
+          },
+        },
+      );
+    } catch {
+      resolve(null);
+    }
+  });
 }
 
 /** Pings every buyer in parallel; the valid bids, best first. */
