@@ -26,6 +26,7 @@ export class BatchAuditWriter implements AuditLog {
   #writing: Promise<void> | null = null;
   #closed = false;
   #drainRequested = false;
+  #lookAgain = false;
   dropped = 0;
 
   constructor(db: Kysely<DB>, options: BatchWriterOptions) {
@@ -60,15 +61,15 @@ export class BatchAuditWriter implements AuditLog {
   }
 
   /**
-   * One pending drain at most: the write loop empties the whole queue anyway, and a callback per
-   * row behind a slow write would pile up (and re-chain) by the thousand.
+   * One pending drain at most: a callback per row behind a slow write would pile up by the
+   * thousand.
    */
   #drainSoon(): void {
     if (this.#drainRequested) return;
     this.#drainRequested = true;
     queueMicrotask(() => {
       this.#drainRequested = false;
-      this.#drain(false).catch(() => {});
+      this.#start();
     });
   }
 
@@ -76,15 +77,39 @@ export class BatchAuditWriter implements AuditLog {
     if (this.#timer || this.#closed) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.#drain(false).catch(() => {});
+      this.#start();
     }, this.#options.flushIntervalMs);
     this.#timer.unref();
   }
 
+  /**
+   * Starts a write unless one is under way; a write under way is only asked to look again when
+   * it ends. Never a chain of waiting drains: with one per queued row, each write's end woke all
+   * of them to re-queue behind the next, a cost that grew with the backlog.
+   */
+  #start(): void {
+    if (this.#writing) {
+      this.#lookAgain = true;
+      return;
+    }
+    if (this.queued > 0) this.#run(false);
+  }
+
+  #run(everything: boolean): Promise<void> {
+    this.#writing = this.#writeAll(everything).finally(() => {
+      this.#writing = null;
+      if (this.#lookAgain) {
+        this.#lookAgain = false;
+        this.#start();
+      }
+    });
+    return this.#writing;
+  }
+
   async flush(): Promise<void> {
-    // Two passes: one for a write already under way, one for what queued behind it.
-    await this.#drain(true);
-    await this.#drain(true);
+    // Wait out a write under way, then write everything, what queued behind it included.
+    while (this.#writing) await this.#writing;
+    if (this.queued > 0) await this.#run(true);
     if (this.queued > 0) throw new Error(`audit log could not write ${this.queued} rows`);
   }
 
@@ -96,28 +121,14 @@ export class BatchAuditWriter implements AuditLog {
   }
 
   /**
-   * Writes what is queued, one batch at a time, never two writes at once. `everything` (flush,
-   * close) empties the queue; otherwise the rows that arrived during a write wait for the next
-   * interval unless a full batch of them is ready. Writing them at once instead turned a steady
-   * trickle of leads into one small statement per lead, each a Postgres round trip and commit.
+   * Writes what is queued, one batch per statement. `everything` (flush, close) empties the
+   * queue; otherwise the rows that arrived during a write wait for the next interval unless a
+   * full batch of them is ready. Writing them at once instead turned a steady trickle of leads
+   * into one small statement per lead, each a Postgres round trip and commit.
    */
-  #drain(everything: boolean): Promise<void> {
-    if (this.#writing) return this.#writing.then(() => this.#drain(everything));
-    if (this.queued === 0) return Promise.resolve();
-    this.#writing = this.#writeAll(everything).finally(() => {
-      this.#writing = null;
-    });
-    return this.#writing;
-  }
-
-  #fullBatchQueued(): boolean {
-    const size = this.#options.batchSize;
-    return this.#events.length >= size || this.#bids.length >= size || this.#pings.length >= size;
-  }
-
   async #writeAll(everything: boolean): Promise<void> {
     for (let first = true; this.queued > 0; first = false) {
-      if (!first && !everything && !this.#fullBatchQueued()) {
+      if (!first && !everything && this.queued < this.#options.batchSize) {
         this.#schedule();
         return;
       }
