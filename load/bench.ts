@@ -5,7 +5,7 @@
 //   --duration / BENCH_DURATION_S          measured seconds per run            (5)
 //   --warmup / BENCH_WARMUP_S              unmeasured seconds before each run  (2)
 //   --sustained / BENCH_SUSTAINED_S        sustained leadex run, 0 to skip     (60)
-//   --sustained-warmup / BENCH_SUSTAINED_WARMUP_S   RSS baseline taken after   (min(10, sustained/4))
+//   --sustained-warmup / BENCH_SUSTAINED_WARMUP_S   RSS baseline taken after   (min(20, sustained/3))
 //   --sustained-rate / BENCH_SUSTAINED_RATE offered auctions/s, 0 = max        (0)
 //   --sustained-latency / BENCH_SUSTAINED_LATENCY  buyer latency               (lognormal:10,0.5,300)
 //   --connections / BENCH_CONNECTIONS      affiliate connections               (50)
@@ -83,7 +83,7 @@ const settings = {
   durationS: num('duration', 'BENCH_DURATION_S', 5),
   warmupS: num('warmup', 'BENCH_WARMUP_S', 2),
   sustainedS,
-  sustainedWarmupS: num('sustained-warmup', 'BENCH_SUSTAINED_WARMUP_S', Math.min(10, Math.round(sustainedS / 4))),
+  sustainedWarmupS: num('sustained-warmup', 'BENCH_SUSTAINED_WARMUP_S', Math.min(20, Math.round(sustainedS / 3))),
   sustainedRate: num('sustained-rate', 'BENCH_SUSTAINED_RATE', 0),
   sustainedLatency: parseLatency(setting('sustained-latency', 'BENCH_SUSTAINED_LATENCY', 'lognormal:10,0.5,300')),
   connections: num('connections', 'BENCH_CONNECTIONS', 50),
