@@ -107,16 +107,14 @@ class BoundedHandler implements Dispatcher.DispatchHandler {
       this.#location = typeof location === 'string' ? location : null;
     }
     const declared = Number(headers['content-length']);
-    if (this.#keep && Number.isFinite(declared) && declared > this.#maxBodyBytes) this.#refuseBody(controller);
+    if (this.#keep && Number.isFinite(declared) && declared > this.#maxBodyBytes) this.#cutShort(controller);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#settled) return;
     this.#received += chunk.byteLength;
-    // Past the cap the connection is dropped, which is the point: the rest could take forever.
     if (this.#received > this.#maxBodyBytes) {
-      if (this.#keep) this.#refuseBody(controller);
-      else this.#endEarly(controller);
+      this.#cutShort(controller);
       return;
     }
     if (this.#keep) this.#chunks.push(chunk);
@@ -154,14 +152,13 @@ class BoundedHandler implements Dispatcher.DispatchHandler {
     this.#controller?.abort(this.#cancel);
   }
 
-  #refuseBody(controller: Dispatcher.DispatchController): void {
-    this.#settle({ ok: false, reason: 'too_large', status: this.#status });
-    controller.abort(new BodyTooLarge());
-  }
-
-  /** A non-2xx answer whose body is over the cap: its status stands, the connection goes. */
-  #endEarly(controller: Dispatcher.DispatchController): void {
-    this.#settle({ ok: true, status: this.#status, text: null, location: this.#location });
+  /**
+   * A body over the cap: a 2xx answer is refused, a non-2xx one keeps its status. Either way the
+   * connection is dropped, which is the point: the rest of the body could take forever.
+   */
+  #cutShort(controller: Dispatcher.DispatchController): void {
+    if (this.#keep) this.#settle({ ok: false, reason: 'too_large', status: this.#status });
+    else this.#settle({ ok: true, status: this.#status, text: null, location: this.#location });
     controller.abort(new BodyTooLarge());
   }
 
