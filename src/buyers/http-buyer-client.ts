@@ -270,12 +270,7 @@ export class HttpBuyerClient implements BuyerClient {
       { timeoutMs: remaining, maxBodyBytes: this.#maxBodyBytes, beltMs: remaining + UNDICI_TIMEOUT_MARGIN_MS },
     );
     if (answer.ok) return answer;
-    if (answer.reason === 'error') {
-      const failure: Transport = { ok: false, ...classifyError(answer.error) };
-      if (answer.status !== undefined) failure.status = answer.status;
-      return failure;
-    }
-    const failure: Transport = { ok: false, reason: answer.reason };
+    const failure: Transport = answer.reason === 'error' ? { ok: false, ...classifyError(answer.error) } : { ok: false, reason: answer.reason };
     if (answer.status !== undefined) failure.status = answer.status;
     return failure;
   }
