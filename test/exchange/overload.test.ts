@@ -13,13 +13,16 @@ afterAll(async () => {
   await Promise.all(closing.map((c) => c.close()));
 });
 
-/** Buyers that all answer after BUYER_MS; `peak` is the most pings they ever held at once. */
-function countingBuyers() {
+/**
+ * Buyers that all answer after BUYER_MS, and not before `hold` settles; `peak` is the most pings
+ * they ever held at once.
+ */
+function countingBuyers(hold: Promise<void> = Promise.resolve()) {
   const seen = { now: 0, peak: 0 };
   const handler: Handler = async () => {
     seen.now += 1;
     seen.peak = Math.max(seen.peak, seen.now);
-    await new Promise((resolve) => setTimeout(resolve, BUYER_MS));
+    await Promise.all([new Promise((resolve) => setTimeout(resolve, BUYER_MS)), hold]);
     seen.now -= 1;
     return { json: { bid: 10, bid_id: 'b-1' } };
   };
@@ -55,18 +58,21 @@ async function exchangeWithBuyers(label: string, tmaxMs: number, handler: Handle
 
 describe('an exchange with more auctions than ping slots', () => {
   it('never has more pings in flight than its slots, sells every lead, and shows the wait in the timeline', async () => {
-    const buyers = countingBuyers();
+    let open: () => void = () => {};
+    const buyers = countingBuyers(new Promise<void>((resolve) => (open = resolve)));
     const { exchange, key } = await exchangeWithBuyers('overload_queue', 800, buyers.handler);
 
     // Each auction pings all 4 buyers, so with 4 slots they can only go one after another.
     const started = performance.now();
     const answering = Promise.all(Array.from({ length: 5 }, () => exchange.call('POST', '/v1/leads', { token: key, body: sampleLead() })));
-    // Halfway through the first auction's pings, an operator sees the node at capacity.
-    await new Promise((resolve) => setTimeout(resolve, BUYER_MS / 2));
-    const during = gauges((await exchange.call('GET', '/metrics')).body);
+    // While the first auction's pings are out (the buyers hold them until told), an operator sees
+    // the node at capacity, with the four other auctions in line.
+    await expect
+      .poll(async () => gauges((await exchange.call('GET', '/metrics')).body), { interval: 5, timeout: 300 })
+      .toEqual({ leadex_ping_slots: SLOTS, leadex_pings_in_flight: SLOTS, leadex_auctions_waiting_for_ping_slots: 4 });
+    open();
     const answers = await answering;
     const elapsed = performance.now() - started;
-    expect(during).toEqual({ leadex_ping_slots: SLOTS, leadex_pings_in_flight: SLOTS, leadex_auctions_waiting_for_ping_slots: 4 });
     expect(gauges((await exchange.call('GET', '/metrics')).body)).toEqual({ leadex_ping_slots: SLOTS, leadex_pings_in_flight: 0, leadex_auctions_waiting_for_ping_slots: 0 });
 
     expect(answers.map((a) => a.body.status)).toEqual(['sold', 'sold', 'sold', 'sold', 'sold']);
