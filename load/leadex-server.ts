@@ -63,7 +63,6 @@ export interface Census {
   /** campaign.pinged events by "outcome/reason" (e.g. "bid", "no_bid/timeout"). */
   pinged: Record<string, number>;
   leads: Record<string, number>;
-  bids: number;
   sales: number;
   pings: number;
 }
@@ -195,7 +194,6 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
             events: Object.fromEntries(events.rows.map((r) => [r.type, Number(r.n)])),
             pinged: Object.fromEntries(pinged.rows.map((r) => [r.k, Number(r.n)])),
             leads: Object.fromEntries(leads.rows.map((r) => [r.status, Number(r.n)])),
-            bids: await one('select count(*) as n from bids'),
             sales: await one('select count(*) as n from sales'),
             pings: await one('select count(*) as n from pings'),
           };

@@ -4,24 +4,46 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import { jsonText } from '../db/json-text.ts';
 import { preparedAs } from '../db/prepared-statements.ts';
-import type { AuditEvent, AuditLog, BidRecord, PingRecord } from './events.ts';
+import type { Asked, AuditEvent, AuditLog, PingRecord } from './events.ts';
 
 export interface BatchWriterOptions {
   flushIntervalMs: number;
+  /** Events (and pings) per statement at most. */
   batchSize: number;
   /** Beyond this many queued rows new ones are dropped (and counted) rather than exhausting memory. */
   maxQueued?: number;
   onError?: (error: unknown) => void;
 }
 
+/** Campaign activity is counted per quarter hour (migrations/0008_event_chunks.sql). */
+const ACTIVITY_BUCKET_MS = 15 * 60_000;
+
+interface Activity {
+  campaign_id: string;
+  bucket: number;
+  pings: number;
+  bids: number;
+}
+
+/** What one statement takes: a count of each lead's queued events, and the rest as they are. */
+interface Batch {
+  leads: Array<[leadId: string, count: number]>;
+  events: number;
+  pings: string[];
+  activity: Activity[];
+}
+
 export class BatchAuditWriter implements AuditLog {
   readonly #db: Kysely<DB>;
   readonly #options: Required<Omit<BatchWriterOptions, 'onError'>> & Pick<BatchWriterOptions, 'onError'>;
-  // Rows wait as JSON text, not objects: one flat string per row is cheaper to keep alive until
-  // the write than a small object graph the garbage collector would trace and copy meanwhile.
-  #events: string[] = [];
-  #bids: string[] = [];
+  // Events wait grouped by lead, in recorded order, as JSON text: a lead's events of one batch
+  // become one row (a chunk of its timeline), and one flat string per event is cheaper to keep
+  // alive until the write than a small object graph the garbage collector would trace and copy.
+  #events = new Map<string, string[]>();
+  #eventCount = 0;
   #pings: string[] = [];
+  // Added up until written: the status view only needs the counts.
+  #activity = new Map<string, Activity>();
   #timer: NodeJS.Timeout | null = null;
   #writing: Promise<void> | null = null;
   #closed = false;
@@ -35,27 +57,48 @@ export class BatchAuditWriter implements AuditLog {
   }
 
   event(event: AuditEvent): void {
-    if (this.#admit()) this.#events.push(JSON.stringify(event));
+    if (!this.#admit()) return;
+    const text = JSON.stringify({ at: event.at, type: event.type, campaign_id: event.campaign_id, detail: event.detail });
+    const queued = this.#events.get(event.lead_id);
+    if (queued === undefined) this.#events.set(event.lead_id, [text]);
+    else queued.push(text);
+    this.#eventCount++;
   }
 
-  bid(bid: BidRecord): void {
-    if (this.#admit()) this.#bids.push(JSON.stringify(bid));
+  asked(asked: Asked): void {
+    const bucket = asked.at - (asked.at % ACTIVITY_BUCKET_MS);
+    const key = `${asked.campaign_id} ${bucket}`;
+    let activity = this.#activity.get(key);
+    if (activity === undefined) {
+      // Bounded by campaigns × quarter hours, so it needs no admission of its own.
+      activity = { campaign_id: asked.campaign_id, bucket, pings: 0, bids: 0 };
+      this.#activity.set(key, activity);
+      this.#schedule();
+    }
+    activity.pings++;
+    if (asked.offered) activity.bids++;
   }
 
   ping(ping: PingRecord): void {
     if (this.#admit()) this.#pings.push(JSON.stringify(ping));
   }
 
+  /** Events and pings waiting, and campaign activity counts not yet added to the table. */
   get queued(): number {
-    return this.#events.length + this.#bids.length + this.#pings.length;
+    return this.#eventCount + this.#pings.length + this.#activity.size;
+  }
+
+  /** Events and pings waiting: what batchSize and maxQueued count. */
+  get #rows(): number {
+    return this.#eventCount + this.#pings.length;
   }
 
   #admit(): boolean {
-    if (this.queued >= this.#options.maxQueued) {
+    if (this.#rows >= this.#options.maxQueued) {
       this.dropped++;
       return false;
     }
-    if (this.queued + 1 >= this.#options.batchSize) this.#drainSoon();
+    if (this.#rows + 1 >= this.#options.batchSize) this.#drainSoon();
     else this.#schedule();
     return true;
   }
@@ -128,54 +171,98 @@ export class BatchAuditWriter implements AuditLog {
    */
   async #writeAll(everything: boolean): Promise<void> {
     for (let first = true; this.queued > 0; first = false) {
-      if (!first && !everything && this.queued < this.#options.batchSize) {
+      if (!first && !everything && this.#rows < this.#options.batchSize) {
         this.#schedule();
         return;
       }
-      const size = this.#options.batchSize;
-      const events = this.#events.slice(0, size);
-      const bids = this.#bids.slice(0, size);
-      const pings = this.#pings.slice(0, size);
+      const batch = this.#take(this.#options.batchSize);
       try {
-        await this.#write(events, bids, pings);
+        await this.#write(batch);
       } catch (error) {
         this.#options.onError?.(error);
+        // Counted since the batch was taken: fold them back in, to be written with it next time.
+        for (const activity of batch.activity) this.#count(activity);
         this.#schedule();
         return;
       }
-      this.#events.splice(0, events.length);
-      this.#bids.splice(0, bids.length);
-      this.#pings.splice(0, pings.length);
+      this.#forget(batch);
+    }
+  }
+
+  /**
+   * Up to `size` events (whole leads while they fit; the last one may be cut, its rest left for
+   * the next statement, which keeps its order) and pings. Events and pings stay queued until the
+   * write succeeds; the activity counts are handed over.
+   */
+  #take(size: number): Batch {
+    const leads: Batch['leads'] = [];
+    let events = 0;
+    for (const [leadId, queued] of this.#events) {
+      if (events >= size) break;
+      const count = Math.min(queued.length, size - events);
+      leads.push([leadId, count]);
+      events += count;
+    }
+    // Sorted, so nodes adding to the same rows at once take their locks in the same order.
+    const activity = [...this.#activity.values()].sort((a, b) => (a.campaign_id < b.campaign_id ? -1 : a.campaign_id > b.campaign_id ? 1 : a.bucket - b.bucket));
+    this.#activity = new Map();
+    return { leads, events, pings: this.#pings.slice(0, size), activity };
+  }
+
+  #forget(batch: Batch): void {
+    for (const [leadId, count] of batch.leads) {
+      const queued = this.#events.get(leadId)!;
+      if (count === queued.length) this.#events.delete(leadId);
+      else queued.splice(0, count);
+    }
+    this.#eventCount -= batch.events;
+    this.#pings.splice(0, batch.pings.length);
+  }
+
+  #count(activity: Activity): void {
+    const key = `${activity.campaign_id} ${activity.bucket}`;
+    const known = this.#activity.get(key);
+    if (known === undefined) this.#activity.set(key, activity);
+    else {
+      known.pings += activity.pings;
+      known.bids += activity.bids;
     }
   }
 
   /**
    * One statement, one round trip, whatever the batch size: each kind of row travels as a single
-   * JSON parameter that Postgres unpacks (jsonb_to_recordset). Building and serialising thousands
-   * of bound parameters cost more exchange CPU than everything else the audit does.
+   * JSON parameter that Postgres unpacks (json_to_recordset). Building and serialising thousands
+   * of bound parameters cost more exchange CPU than everything else the audit does. A lead's
+   * events of the batch are one `event_chunks` row; the view `events` shows them one by one.
    */
-  async #write(events: string[], bids: string[], pings: string[]): Promise<void> {
+  async #write(batch: Batch): Promise<void> {
+    const chunks: string[] = [];
+    for (const [leadId, count] of batch.leads) {
+      const queued = this.#events.get(leadId)!;
+      const events = count === queued.length ? queued.join(',') : queued.slice(0, count).join(',');
+      chunks.push(`{"lead_id":${JSON.stringify(leadId)},"events":[${events}]}`);
+    }
     await sql`${sql.raw(preparedAs('leadex_write_events'))}
       with written_pings as (
         insert into pings (id, lead_id, affiliate_id, vertical, data, email_sha256, phone_sha256, min_payout_cents, status, mode, payout_cents, expires_at, created_at)
         select id, lead_id, affiliate_id, vertical, data, email_sha256, phone_sha256, min_payout_cents, status, mode, payout_cents,
                to_timestamp(expires_at / 1000.0), to_timestamp(at / 1000.0)
-        from jsonb_to_recordset(${jsonText(`[${pings.join(',')}]`)}::jsonb) as x(
+        from jsonb_to_recordset(${jsonText(`[${batch.pings.join(',')}]`)}::jsonb) as x(
           id text, lead_id text, affiliate_id text, vertical text, data jsonb, email_sha256 text, phone_sha256 text,
           min_payout_cents bigint, status text, mode text, payout_cents bigint, expires_at double precision, at double precision)
         on conflict (id) do nothing
-      ), written_bids as (
-        insert into bids (ping_id, lead_id, campaign_id, buyer_id, amount_cents, bid_id, outcome, reason, latency_ms, created_at)
-        select ping_id, lead_id, campaign_id, buyer_id, amount_cents, bid_id, outcome, reason, latency_ms, to_timestamp(at / 1000.0)
-        from jsonb_to_recordset(${jsonText(`[${bids.join(',')}]`)}::jsonb) as x(
-          ping_id text, lead_id text, campaign_id text, buyer_id text, amount_cents bigint, bid_id text, outcome text,
-          reason text, latency_ms integer, at double precision)
+      ), counted_activity as (
+        insert into campaign_activity (campaign_id, bucket, pings, bids)
+        select campaign_id, to_timestamp(bucket / 1000.0), pings, bids
+        from json_to_recordset(${JSON.stringify(batch.activity)}::json) as x(campaign_id text, bucket double precision, pings bigint, bids bigint)
+        on conflict (campaign_id, bucket) do update
+          set pings = campaign_activity.pings + excluded.pings, bids = campaign_activity.bids + excluded.bids
       )
-      insert into events (lead_id, at, type, campaign_id, detail)
-      select lead_id, to_timestamp(at / 1000.0), type, campaign_id, detail
-      -- In recorded order: event ids are the timeline's order.
-      from rows from (jsonb_to_recordset(${jsonText(`[${events.join(',')}]`)}::jsonb) as (lead_id text, at double precision, type text, campaign_id text, detail jsonb))
-        with ordinality as x(lead_id, at, type, campaign_id, detail, position)
+      insert into event_chunks (lead_id, events)
+      select lead_id, events
+      -- In queued order: chunk ids are the timeline's order.
+      from rows from (json_to_recordset(${jsonText(`[${chunks.join(',')}]`)}::json) as (lead_id text, events json))
+        with ordinality as x(lead_id, events, position)
       order by position`.execute(this.#db);
   }
 }

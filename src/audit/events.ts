@@ -37,18 +37,16 @@ export interface AuditEvent {
   detail: Record<string, unknown>;
 }
 
-/** One row of the bids table: what a campaign offered for a lead (or why it offered nothing). */
-export interface BidRecord {
-  ping_id: string;
-  lead_id: string;
+/**
+ * A campaign was asked for its price (pinged, or priced without a ping) and did or did not offer
+ * one: counted per campaign for the operator's status view. What it answered is in the lead's
+ * `campaign.pinged` / `campaign.priced` event.
+ */
+export interface Asked {
   campaign_id: string;
-  buyer_id: string;
-  amount_cents: number | null;
-  bid_id: string | null;
-  outcome: 'bid' | 'no_bid' | 'fixed' | 'refused';
-  reason: string | null;
-  latency_ms: number | null;
+  /** Epoch milliseconds. */
   at: number;
+  offered: boolean;
 }
 
 /** A two-phase ping, kept so a post long after its hold is gone can still tell 410 from 404. */
@@ -70,7 +68,7 @@ export interface PingRecord {
 
 export interface AuditLog {
   event(event: AuditEvent): void;
-  bid(bid: BidRecord): void;
+  asked(asked: Asked): void;
   ping(ping: PingRecord): void;
   /** Resolves once everything recorded before the call is durable. */
   flush(): Promise<void>;

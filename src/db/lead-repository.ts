@@ -156,13 +156,14 @@ export class LeadRepository {
   }
 
   /** A campaign's activity since `since`: for the operator's status view. */
+  /** A campaign's activity since `since` (a quarter-hour boundary): for the operator's status view. */
   async campaignDay(campaignId: string, since: Date): Promise<{ pings: number; bids: number; sales: number; spend_cents: number }> {
-    const [bids, sales] = await Promise.all([
+    const [asked, sales] = await Promise.all([
       this.#db
-        .selectFrom('bids')
-        .select((eb) => [eb.fn.countAll<number>().as('pings'), eb.fn.count<number>('amount_cents').as('bids')])
+        .selectFrom('campaign_activity')
+        .select((eb) => [eb.fn.coalesce(eb.fn.sum<number>('pings'), eb.lit(0)).as('pings'), eb.fn.coalesce(eb.fn.sum<number>('bids'), eb.lit(0)).as('bids')])
         .where('campaign_id', '=', campaignId)
-        .where('created_at', '>=', since)
+        .where('bucket', '>=', since)
         .executeTakeFirstOrThrow(),
       this.#db
         .selectFrom('sales')
@@ -171,7 +172,7 @@ export class LeadRepository {
         .where('created_at', '>=', since)
         .executeTakeFirstOrThrow(),
     ]);
-    return { pings: Number(bids.pings), bids: Number(bids.bids), sales: Number(sales.sales), spend_cents: Number(sales.spend) };
+    return { pings: Number(asked.pings), bids: Number(asked.bids), sales: Number(sales.sales), spend_cents: Number(sales.spend) };
   }
 
   async countSales(): Promise<number> {

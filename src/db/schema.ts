@@ -129,20 +129,7 @@ export interface SalesTable {
   created_at: Timestamp;
 }
 
-export interface BidsTable {
-  id: Generated<number>;
-  ping_id: string;
-  lead_id: string;
-  campaign_id: string;
-  buyer_id: string;
-  amount_cents: number | null;
-  bid_id: string | null;
-  outcome: string;
-  reason: string | null;
-  latency_ms: number | null;
-  created_at: Date | string;
-}
-
+/** A view (migrations/0008_event_chunks.sql): one row per event of `event_chunks`. Read only. */
 export interface EventsTable {
   id: Generated<number>;
   lead_id: string;
@@ -150,6 +137,21 @@ export interface EventsTable {
   type: string;
   campaign_id: string | null;
   detail: Json<Record<string, unknown>>;
+}
+
+/** Some events of one lead, as one row: the audit log writes the timeline this way. */
+export interface EventChunksTable {
+  id: Generated<number>;
+  lead_id: string;
+  events: Json<Array<{ at: number; type: string; campaign_id: string | null; detail: Record<string, unknown> }>>;
+}
+
+/** How often a campaign was asked for its price, and offered one, per quarter hour. */
+export interface CampaignActivityTable {
+  campaign_id: string;
+  bucket: Date | string;
+  pings: number;
+  bids: number;
 }
 
 export interface ReturnsTable {
@@ -190,8 +192,9 @@ export interface DB {
   leads: LeadsTable;
   pings: PingsTable;
   sales: SalesTable;
-  bids: BidsTable;
   events: EventsTable;
+  event_chunks: EventChunksTable;
+  campaign_activity: CampaignActivityTable;
   returns: ReturnsTable;
   ledger: LedgerTable;
 }
@@ -200,8 +203,6 @@ export type LeadRow = Selectable<LeadsTable>;
 /** contact and consent as plain JSON text: LeadRepository seals them before they reach the table. */
 export type NewLead = Omit<Insertable<LeadsTable>, 'pii_key_id'>;
 export type NewSale = Insertable<SalesTable>;
-export type NewEvent = Insertable<EventsTable>;
-export type NewBid = Insertable<BidsTable>;
 export type NewPing = Insertable<PingsTable>;
 export type NewReturn = Insertable<ReturnsTable>;
 export type NewLedgerRow = Insertable<LedgerTable>;

@@ -200,7 +200,7 @@ async function askForBid(
   if (campaign.pricing.type === 'fixed') {
     offeredCents = toCents(campaign.pricing.price);
     audit.event({ lead_id, at: clock.now(), type: 'campaign.priced', campaign_id: campaign.id, detail: { bid: campaign.pricing.price } });
-    audit.bid(bidRecord(subject, campaign, { outcome: 'fixed', amount_cents: offeredCents, at: clock.now() }));
+    audit.asked({ campaign_id: campaign.id, at: clock.now(), offered: true });
   } else {
     const body = pingBody(subject, campaign, Math.max(0, Math.min(campaign.timeout_ms, deadline - clock.now())));
     const outcome = await deps.buyers.ping(campaign, body, deadline);
@@ -257,33 +257,5 @@ function recordPing(deps: ExchangeDeps, subject: AuctionSubject, campaign: Campa
       ? { outcome: 'bid', bid: toDollars(outcome.amount), bid_id: outcome.bidId, latency_ms: outcome.latencyMs, status: outcome.status }
       : { outcome: 'no_bid', reason: outcome.reason, ...(outcome.detail ? { error: outcome.detail } : {}), latency_ms: outcome.latencyMs, status: outcome.status ?? null };
   deps.audit.event({ lead_id: subject.leadId, at, type: 'campaign.pinged', campaign_id: campaign.id, detail });
-  deps.audit.bid(
-    bidRecord(subject, campaign, {
-      outcome: outcome.kind,
-      amount_cents: outcome.kind === 'bid' ? outcome.amount : null,
-      bid_id: outcome.kind === 'bid' ? outcome.bidId : null,
-      reason: outcome.kind === 'no_bid' ? outcome.reason : null,
-      latency_ms: outcome.latencyMs,
-      at,
-    }),
-  );
-}
-
-function bidRecord(
-  subject: AuctionSubject,
-  campaign: CampaignWithSecret,
-  fields: { outcome: 'bid' | 'no_bid' | 'fixed'; amount_cents: number | null; at: number; bid_id?: string | null; reason?: string | null; latency_ms?: number | null },
-) {
-  return {
-    ping_id: subject.pingId,
-    lead_id: subject.leadId,
-    campaign_id: campaign.id,
-    buyer_id: campaign.buyer_id,
-    amount_cents: fields.amount_cents,
-    bid_id: fields.bid_id ?? null,
-    outcome: fields.outcome,
-    reason: fields.reason ?? null,
-    latency_ms: fields.latency_ms ?? null,
-    at: fields.at,
-  };
+  deps.audit.asked({ campaign_id: campaign.id, at, offered: outcome.kind === 'bid' });
 }

@@ -67,4 +67,44 @@ describe('the event log', () => {
     await writer.close();
     expect(await numbersOf('ld_full')).toHaveLength(120);
   });
+
+  it('writes a lead’s events of one batch as one chunk, each lead’s timeline in order however they interleave', async () => {
+    const writer = new BatchAuditWriter(database.db, { flushIntervalMs: 60_000, batchSize: 7 });
+    // Two leads interleaved; batches of 7 cut lead b's events across two statements.
+    for (let n = 0; n < 5; n++) {
+      writer.event(event('ld_chunk_a', n));
+      writer.event(event('ld_chunk_b', n));
+    }
+    await writer.flush();
+    expect(await numbersOf('ld_chunk_a')).toEqual([0, 1, 2, 3, 4]);
+    expect(await numbersOf('ld_chunk_b')).toEqual([0, 1, 2, 3, 4]);
+    const chunks = await database.db
+      .selectFrom('event_chunks')
+      .select(['lead_id', (eb) => eb.fn<number>('json_array_length', ['events']).as('events')])
+      .where('lead_id', 'in', ['ld_chunk_a', 'ld_chunk_b'])
+      .orderBy('id')
+      .execute();
+    expect(chunks).toEqual([
+      { lead_id: 'ld_chunk_a', events: 5 },
+      { lead_id: 'ld_chunk_b', events: 2 },
+      { lead_id: 'ld_chunk_b', events: 3 },
+    ]);
+    await writer.close();
+  });
+
+  it('adds up how often each campaign was asked and offered a price, per quarter hour, across batches', async () => {
+    const writer = new BatchAuditWriter(database.db, { flushIntervalMs: 60_000, batchSize: 100 });
+    const quarter = Date.parse('2026-11-30T10:00:00.000Z');
+    writer.asked({ campaign_id: 'cp_counted', at: quarter, offered: true });
+    writer.asked({ campaign_id: 'cp_counted', at: quarter + 899_999, offered: false });
+    writer.asked({ campaign_id: 'cp_counted', at: quarter + 900_000, offered: true });
+    await writer.flush();
+    writer.asked({ campaign_id: 'cp_counted', at: quarter + 1, offered: true });
+    await writer.close();
+    const rows = await database.db.selectFrom('campaign_activity').select(['bucket', 'pings', 'bids']).where('campaign_id', '=', 'cp_counted').orderBy('bucket').execute();
+    expect(rows.map((r) => [new Date(r.bucket).toISOString(), Number(r.pings), Number(r.bids)])).toEqual([
+      ['2026-11-30T10:00:00.000Z', 3, 2],
+      ['2026-11-30T10:15:00.000Z', 1, 1],
+    ]);
+  });
 });

@@ -1,4 +1,6 @@
-import { readdir } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/db/database.ts';
@@ -25,7 +27,7 @@ describe('migrations', () => {
     const tables = await sql<{ table_name: string }>`
       select table_name from information_schema.tables where table_schema = ${database.schema} order by table_name`.execute(database.db);
     expect(tables.rows.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(['affiliates', 'bids', 'buyers', 'campaigns', 'events', 'leads', 'pings', 'sales', 'verticals']),
+      expect.arrayContaining(['affiliates', 'buyers', 'campaign_activity', 'campaigns', 'event_chunks', 'events', 'leads', 'pings', 'sales', 'verticals']),
     );
     expect(await migrateToLatest(database.db)).toEqual([]);
   });
@@ -47,5 +49,46 @@ describe('migrations', () => {
     expect(buyer.balance_cents).toBe(12345);
     const vertical = await database.db.selectFrom('verticals').selectAll().executeTakeFirstOrThrow();
     expect(vertical.fields).toEqual([{ name: 'a', type: 'string', required: true }]);
+  });
+
+  it('carry a timeline written one row per event, and the bids table, over to event chunks and activity counts (0008)', async () => {
+    const database = await createTestDatabase('migrate_chunks');
+    cleanups.push(() => database.close());
+    // This schema is already at the latest migration: start a second one at 0007 instead.
+    const before = await mkdtemp(join(tmpdir(), 'leadex-migrations-'));
+    cleanups.push(() => rm(before, { recursive: true, force: true }));
+    const files = (await readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql') && name < '0008').sort();
+    for (const file of files) await copyFile(join(MIGRATIONS_DIR, file), join(before, file));
+    await sql`create schema ${sql.id(`${database.schema}_old`)}`.execute(database.db);
+    await database.db.connection().execute(async (db) => {
+      await sql`set search_path to ${sql.id(`${database.schema}_old`)}`.execute(db);
+      await migrateToLatest(db, before);
+      await sql.raw(`
+        insert into events (lead_id, at, type, campaign_id, detail) values
+          ('ld_a', '2026-11-30T10:00:00.001Z', 'lead.received', null, '{"via":"direct"}'),
+          ('ld_b', '2026-11-30T10:00:00.002Z', 'lead.received', null, '{"via":"ping"}'),
+          ('ld_a', '2026-11-30T10:00:00.120Z', 'campaign.pinged', 'cp_1', '{"outcome":"bid","bid":12.5}'),
+          ('ld_a', '2026-11-30T10:00:00.121Z', 'lead.sold', null, '{}');
+        insert into bids (ping_id, lead_id, campaign_id, buyer_id, amount_cents, outcome, created_at) values
+          ('pg_a', 'ld_a', 'cp_1', 'by_1', 1250, 'bid', '2026-11-30T10:00:00.120Z'),
+          ('pg_b', 'ld_b', 'cp_1', 'by_1', null, 'no_bid', '2026-11-30T10:14:59.999Z'),
+          ('pg_c', 'ld_c', 'cp_1', 'by_1', 900, 'bid', '2026-11-30T10:15:00.000Z');`).execute(db);
+      await migrateToLatest(db);
+      const timeline = await sql<{ lead_id: string; at: Date; type: string; campaign_id: string | null; detail: unknown }>`
+        select lead_id, at, type, campaign_id, detail from events order by id`.execute(db);
+      expect(timeline.rows.map((r) => [r.lead_id, r.at.toISOString(), r.type, r.campaign_id, r.detail])).toEqual([
+        ['ld_a', '2026-11-30T10:00:00.001Z', 'lead.received', null, { via: 'direct' }],
+        ['ld_a', '2026-11-30T10:00:00.120Z', 'campaign.pinged', 'cp_1', { outcome: 'bid', bid: 12.5 }],
+        ['ld_a', '2026-11-30T10:00:00.121Z', 'lead.sold', null, {}],
+        ['ld_b', '2026-11-30T10:00:00.002Z', 'lead.received', null, { via: 'ping' }],
+      ]);
+      const activity = await sql<{ bucket: Date; pings: string; bids: string }>`select bucket, pings, bids from campaign_activity order by bucket`.execute(db);
+      expect(activity.rows.map((r) => [r.bucket.toISOString(), Number(r.pings), Number(r.bids)])).toEqual([
+        ['2026-11-30T10:00:00.000Z', 2, 1],
+        ['2026-11-30T10:15:00.000Z', 1, 1],
+      ]);
+      await sql`set search_path to ${sql.id(database.schema)}`.execute(db);
+    });
+    await sql`drop schema ${sql.id(`${database.schema}_old`)} cascade`.execute(database.db);
   });
 });

@@ -1,7 +1,8 @@
 // Section 3.1 and 5, end to end: real buyers on loopback, real Postgres and Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accepting, bidding, rejecting, startBuyerServer, type BuyerServer } from '../support/buyer-server.ts';
+import { accepting, bidding, noBid, rejecting, startBuyerServer, type BuyerServer } from '../support/buyer-server.ts';
 import { sampleLead, startExchange, type TestExchange } from '../support/exchange.ts';
+import { waitFor } from '../support/traffic.ts';
 
 let exchange: TestExchange;
 let affiliateKey: string;
@@ -109,6 +110,20 @@ describe('a direct post', () => {
     const { timeline } = await exchange.admin.lead(answer.body.lead_id);
     const types = timeline.filter((e: any) => e.campaign_id === rejecter.campaign.id).map((e: any) => e.type);
     expect(types).toEqual(['campaign.pinged', 'reservation.made', 'post.rejected', 'reservation.released']);
+  });
+
+  it('counts each campaign’s pings and bids of the day in its status', async () => {
+    const bidder = await biddingCampaign(18);
+    const silentServer = await buyerServer({ ping: noBid(), post: accepting() });
+    const silent = await exchange.admin.campaign({ buyer_id: (await exchange.admin.buyer()).id, ping_url: silentServer.pingUrl, post_url: silentServer.postUrl });
+    await exchange.admin.activateOnly([bidder.campaign.id, silent.id]);
+
+    for (let i = 0; i < 3; i++) expect((await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() })).body.status).toBe('sold');
+
+    const today = async (id: string) => (await exchange.admin.request('GET', `/campaigns/${id}/status`)).today;
+    await waitFor(async () => (await today(silent.id)).pings === 3, 5000, 'the counts to be written');
+    expect(await today(bidder.campaign.id)).toMatchObject({ pings: 3, bids: 3, sales: 3, spend: 54 });
+    expect(await today(silent.id)).toMatchObject({ pings: 3, bids: 0, sales: 0, spend: 0 });
   });
 
   it('prices fixed-price campaigns without pinging them', async () => {
