@@ -1,9 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 // API keys are 192-bit random secrets, so a plain SHA-256 is enough to store them: there is
 // nothing to brute-force that a slow hash would protect. Lookups go by hash, never by key.
+// Every lead request hashes its key: one-shot, without a Hash object per call.
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 // Only this many leading hex digits of a hash are ever compared the ordinary, early-exit way.

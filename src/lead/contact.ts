@@ -1,6 +1,6 @@
 // Normalising contact details once, here, is what makes duplicate checks and buyer-side
 // matching work: the same consumer must always hash to the same value.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 
 // A deliberately conservative subset of RFC 5322: dot-atom local part and a DNS host name with
@@ -28,8 +28,10 @@ export function normalizePhone(raw: string): string | null {
   return phone?.isValid() ? phone.number : null;
 }
 
+// One-shot: no Hash object per call, whose native half the garbage collector would have to
+// finalise (every lead hashes its contact, so these add up).
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return hash('sha256', value, 'hex');
 }
 
 export interface ContactHashes {
