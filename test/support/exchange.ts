@@ -52,6 +52,8 @@ export interface ExchangeOptions {
   clock?: Clock;
   /** Bounds the pings in flight (src/exchange/ping-slots.ts); default: unbounded. */
   maxPingsInFlight?: number;
+  /** Wraps the real store, e.g. in test/support/counting-store.ts to count its calls. */
+  wrapStore?: (store: Store) => Store;
 }
 
 /** A clock that runs at real speed from `at`: timers and deadlines still behave. */
@@ -62,10 +64,11 @@ export function offsetClock(at: string | number): Clock {
 
 export async function startExchange(options: ExchangeOptions): Promise<TestExchange> {
   const database = await createTestDatabase(options.label, options.databaseUrl);
-  const store: Store =
+  const real: Store =
     options.store === 'memory'
       ? new MemoryStore()
       : new RedisStore({ url: options.redisUrl ?? TEST_REDIS_URL, keyPrefix: `${uniqueName(options.label)}:` });
+  const store = options.wrapStore ? options.wrapStore(real) : real;
   const runtime = await buildRuntime({
     database,
     store,
