@@ -159,7 +159,7 @@ export async function openAuction(deps: ExchangeDeps, subject: AuctionSubject): 
     const bids = offers.filter((offer): offer is CollectedBid => offer !== null);
     return { kind: 'bids', session, ranked: rankBids(bids, deps.random), blockedByExclusivity };
   } catch (error) {
-    await deps.store.endAuction(session.lockKeys, session.token, []).catch(() => {});
+    await deps.store.endAuction({ lockKeys: session.lockKeys, token: session.token }).catch(() => {});
     throw error;
   }
 }

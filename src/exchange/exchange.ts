@@ -10,6 +10,7 @@ import { canonicalJson } from '../lead/canonical-json.ts';
 import { qualityReasons } from '../lead/quality.ts';
 import { Conflict, Gone, NotFound, ServiceUnavailable, Unprocessable } from '../errors/problems.ts';
 import { newId } from '../ids/ids.ts';
+import type { AuctionEnd } from '../store/store.ts';
 import {
   beginConsumerAuction, boughtRecently, judgeConsumer, openAuction, planBoughtReads, planConsumerReads,
 } from './bidding.ts';
@@ -165,7 +166,7 @@ export class Exchange {
       const expiresAt = clock.now() + settings.holdTtlMs;
       const round = await reserveNextRound(this.#deps, state, expiresAt);
       if (!round) {
-        await this.#endSession(opening.session, writes);
+        await this.#endSession(opening.session, { writes });
         return noBid(state.stopReason ?? (opening.blockedByExclusivity ? 'duplicate' : 'no_bid'));
       }
 
@@ -190,7 +191,7 @@ export class Exchange {
         await releaseReservations(this.#deps, subject.leadId, round.winners, 'hold_not_stored').catch(() => {});
         throw error;
       }
-      await this.#endSession(opening.session, writes);
+      await this.#endSession(opening.session, { writes });
       audit.ping({ ...pingRecord, status: 'bid', mode: round.mode, payout_cents: payoutCents, expires_at: expiresAt });
       audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'hold.created', campaign_id: null, detail: { expires_at: new Date(expiresAt).toISOString(), payout: toDollars(payoutCents), mode: round.mode } });
       this.#deps.metrics.leads.inc({ via: 'ping', status: 'bid' });
@@ -313,18 +314,24 @@ export class Exchange {
     try {
       return await run();
     } finally {
-      await this.#endSession(session, []);
+      await this.#endSession(session);
     }
   }
 
-  async #endSession(session: ConsumerSession, writes: Parameters<ExchangeDeps['store']['endAuction']>[2]): Promise<void> {
-    if (session.ended) return;
+  /** Ends the session in one store call that also commits `commitIds` (the sales of a recorded lead). */
+  async #endSession(session: ConsumerSession, end: Pick<AuctionEnd, 'writes' | 'commitIds'> = {}): Promise<void> {
+    const { commits, store, log } = this.#deps;
+    if (session.ended) return commits.commit(end.commitIds ?? []);
     session.ended = true;
-    await this.#deps.store.endAuction(session.lockKeys, session.token, writes).catch((error: unknown) => {
-      // The lead is recorded either way; the lock expires by itself and only the consumer's
-      // history (dedupe, exclusivity) misses this lead.
-      this.#deps.log.error({ err: error }, 'could not end a consumer auction in the store');
-    });
+    try {
+      await store.endAuction({ lockKeys: session.lockKeys, token: session.token, ...end });
+    } catch (error) {
+      // The lead is recorded either way. Its sales' commit must still land before the sweeper
+      // would give their caps back, so the committer retries it; the lock expires by itself, and
+      // only the consumer's history (dedupe, exclusivity) misses this lead.
+      commits.retry(end.commitIds ?? [], error);
+      log.error({ err: error }, 'could not end a consumer auction in the store');
+    }
   }
 
   // --- 5.7 / 5.8 settle and record
@@ -412,12 +419,12 @@ export class Exchange {
       await releaseReservations(this.#deps, subject.leadId, sold.map((s) => ({ bid: s.bid, reservationId: s.reservationId, caps: [], capValues: [] })), 'not_recorded').catch(() => {});
       throw new ServiceUnavailable('The lead could not be recorded; nothing was sold', 1, error);
     }
-    // The sale stands (it is recorded); a commit the store cannot take now is retried later.
-    // Both store calls leave in the same tick, so they share one pipelined write to Redis.
-    await Promise.all([
-      commits.commit(sold.map((s) => s.reservationId)),
-      session ? this.#endSession(session, status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now)) : undefined,
-    ]);
+    // The sale stands (it is recorded): one store call commits its reservations, writes what the
+    // lead taught about the consumer and releases the consumer's lock. A commit the store cannot
+    // take now is retried later.
+    const commitIds = sold.map((s) => s.reservationId);
+    if (session) await this.#endSession(session, { writes: status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now), commitIds });
+    else await commits.commit(commitIds);
 
     for (let i = 0; i < sold.length; i++) {
       const sale = sold[i]!;

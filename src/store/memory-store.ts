@@ -2,7 +2,7 @@
 // with plain Maps. Every method does all its work synchronously before its promise settles, which
 // is what makes each call atomic here the way one Lua script is atomic in Redis.
 import { randomBytes } from 'node:crypto';
-import type { AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store, ValueWrite } from './store.ts';
+import type { AuctionEnd, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { MemoryBuckets, type TokenGrant } from './token-bucket.ts';
 
 interface Counter {
@@ -130,8 +130,9 @@ export class MemoryStore implements Store {
     return { locked: true, token, values: readKeys.map((key) => this.#read(key, now)) };
   }
 
-  async endAuction(lockKeys: string[], token: string, writes: ValueWrite[]): Promise<void> {
+  async endAuction({ lockKeys, token, writes = [], commitIds = [] }: AuctionEnd): Promise<void> {
     const now = this.#tick();
+    for (const id of commitIds) this.#reservations.delete(id);
     for (const write of writes) {
       if (write.onlyIfAbsent && this.#read(write.key, now) !== null) continue;
       this.#counters.delete(write.key);

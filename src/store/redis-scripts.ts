@@ -152,12 +152,18 @@ end
 return ids
 `;
 
-/** KEYS: [1] res:expiry, [i+1] res:<ARGV[i]>. ARGV: ids. Counters keep what was added. */
-export const COMMIT = `
-for i = 1, #ARGV do
-  redis.call('ZREM', KEYS[1], ARGV[i])
-  redis.call('DEL', KEYS[i + 1])
+// Shared by COMMIT and END_AUCTION. The counters keep what was added; forgetting the record and
+// leaving res:expiry is what keeps the sweeper from giving it back.
+const COMMIT_ONE = `
+local function commit_one(zset, record, id)
+  redis.call('ZREM', zset, id)
+  redis.call('DEL', record)
 end
+`;
+
+/** KEYS: [1] res:expiry, [i+1] res:<ARGV[i]>. ARGV: ids. Counters keep what was added. */
+export const COMMIT = `${COMMIT_ONE}
+for i = 1, #ARGV do commit_one(KEYS[1], KEYS[i + 1], ARGV[i]) end
 return 0
 `;
 
@@ -218,17 +224,23 @@ return out
 `;
 
 /**
- * KEYS: lock:<key> for each lock, then ctr:<key> for each write.
- * ARGV: [1] lock count, [2] token, then per write: value, ttlSeconds, onlyIfAbsent ('1'|'0').
+ * KEYS: lock:<key> for each lock, then ctr:<key> for each write, then — only with commits —
+ *       res:expiry and res:<id> for each commit.
+ * ARGV: [1] lock count, [2] token, [3] write count, [4] commit count, then per write: value,
+ *       ttlSeconds, onlyIfAbsent ('1'|'0'); then the ids to commit.
+ * The commit comes first: it is what must not be lost (the lead's sales are recorded), and a
+ * script that fails halfway keeps what it did before.
  */
-export const END_AUCTION = `
-local locks = tonumber(ARGV[1])
-for i = locks + 1, #KEYS do
-  local a = 3 + (i - locks - 1) * 3
+export const END_AUCTION = `${COMMIT_ONE}
+local locks, writes, commits = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local zset = locks + writes + 1
+for i = 1, commits do commit_one(KEYS[zset], KEYS[zset + i], ARGV[4 + 3 * writes + i]) end
+for i = 1, writes do
+  local key, a = KEYS[locks + i], 2 + 3 * i
   if ARGV[a + 2] == '1' then
-    redis.call('SET', KEYS[i], ARGV[a], 'EX', ARGV[a + 1], 'NX')
+    redis.call('SET', key, ARGV[a], 'EX', ARGV[a + 1], 'NX')
   else
-    redis.call('SET', KEYS[i], ARGV[a], 'EX', ARGV[a + 1])
+    redis.call('SET', key, ARGV[a], 'EX', ARGV[a + 1])
   end
 end
 for i = 1, locks do

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
 import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKEN } from './redis-scripts.ts';
-import type { AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store, ValueWrite } from './store.ts';
+import type { AuctionEnd, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { bucketLifetimeMs, checkTokenRequest, type TokenGrant } from './token-bucket.ts';
 
 export interface RedisStoreOptions {
@@ -167,11 +167,13 @@ export class RedisStore implements Store {
     return { locked: true, token, values: readKeys.map((_key, i) => (values[i] === undefined || values[i] === null ? null : String(values[i]))) };
   }
 
-  async endAuction(lockKeys: string[], token: string, writes: ValueWrite[]): Promise<void> {
-    if (lockKeys.length === 0 && writes.length === 0) return;
+  async endAuction({ lockKeys, token, writes = [], commitIds = [] }: AuctionEnd): Promise<void> {
+    if (lockKeys.length === 0 && writes.length === 0 && commitIds.length === 0) return;
     const keys = [...lockKeys.map(lockKey), ...writes.map((w) => counterKey(w.key))];
-    const args: Arg[] = [lockKeys.length, token];
+    if (commitIds.length > 0) keys.push(EXPIRY_KEY, ...commitIds.map(recordKey));
+    const args: Arg[] = [lockKeys.length, token, writes.length, commitIds.length];
     for (const write of writes) args.push(write.value, write.ttlSeconds, write.onlyIfAbsent ? '1' : '0');
+    args.push(...commitIds);
     await this.#call(() => this.#scripts.leadexEndAuction(keys.length, ...keys, ...args));
   }
 

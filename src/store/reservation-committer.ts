@@ -40,10 +40,19 @@ export class ReservationCommitter {
     try {
       await this.#store.commit(ids);
     } catch (error) {
-      this.#onError?.(error, ids);
-      for (const id of ids) this.#pending.add(id);
-      this.#schedule();
+      this.retry(ids, error);
     }
+  }
+
+  /**
+   * Takes over ids whose first commit failed as part of another store call (the one that also
+   * ends the auction, Store#endAuction): they are retried in the background as by commit().
+   */
+  retry(ids: string[], error: unknown): void {
+    if (ids.length === 0) return;
+    this.#onError?.(error, ids);
+    for (const id of ids) this.#pending.add(id);
+    this.#schedule();
   }
 
   /** For shutdown: retries what is pending for about timeoutMs (plus one store timeout); true when none is left. */

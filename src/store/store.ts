@@ -52,6 +52,16 @@ export interface ValueWrite {
   onlyIfAbsent?: boolean;
 }
 
+/** What endAuction does, all in one script. */
+export interface AuctionEnd {
+  /** The locks beginAuction took, and the token it answered. */
+  lockKeys: string[];
+  token: string;
+  writes?: ValueWrite[];
+  /** Reservations of the lead's sales, made permanent. */
+  commitIds?: string[];
+}
+
 export type AuctionStartResult =
   | { locked: true; token: string; values: Array<string | null> }
   | { locked: false };
@@ -81,8 +91,12 @@ export interface Store {
    */
   beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult>;
 
-  /** Ends an auction in one round trip: writes `writes`, then releases the locks `token` holds. */
-  endAuction(lockKeys: string[], token: string, writes: ValueWrite[]): Promise<void>;
+  /**
+   * Ends an auction in one atomic round trip: commits `commitIds` (as commit()), writes `writes`,
+   * then releases the locks `token` still holds. The commit and the writes happen whoever holds
+   * the locks by then: they record a lead that is already recorded durably.
+   */
+  endAuction(end: AuctionEnd): Promise<void>;
 
   /**
    * Reserve each request all-or-nothing (every counter fits its limit, or nothing is added),

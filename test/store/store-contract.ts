@@ -365,7 +365,7 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         const third = await store.beginAuction(['consumer:c'], 5_000, []);
         expect(third.locked).toBe(true);
         if (!first.locked) throw new Error('unreachable');
-        await store.endAuction(['consumer:a', 'consumer:b'], first.token, [{ key: 'bought:y', value: 'by_1', ttlSeconds: 60 }]);
+        await store.endAuction({ lockKeys: ['consumer:a', 'consumer:b'], token: first.token, writes: [{ key: 'bought:y', value: 'by_1', ttlSeconds: 60 }] });
         const again = await store.beginAuction(['consumer:a'], 5_000, ['bought:y']);
         expect(again).toMatchObject({ locked: true, values: ['by_1'] });
       });
@@ -373,8 +373,8 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
       it('end with writes that may keep an existing value', async () => {
         const start = await store.beginAuction([], 5_000, []);
         if (!start.locked) throw new Error('expected no locks to be needed');
-        await store.endAuction([], start.token, [{ key: 'sent:z', value: '100', ttlSeconds: 60 }]);
-        await store.endAuction([], start.token, [{ key: 'sent:z', value: '200', ttlSeconds: 60, onlyIfAbsent: true }]);
+        await store.endAuction({ lockKeys: [], token: start.token, writes: [{ key: 'sent:z', value: '100', ttlSeconds: 60 }] });
+        await store.endAuction({ lockKeys: [], token: start.token, writes: [{ key: 'sent:z', value: '200', ttlSeconds: 60, onlyIfAbsent: true }] });
         expect((await store.beginAuction([], 5_000, ['sent:z', 'never'])) ).toMatchObject({ values: ['100', null] });
       });
 
@@ -383,18 +383,56 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         if (!start.locked) throw new Error('expected no locks to be needed');
         const keys = Array.from({ length: 1203 }, (_, i) => `wide:${i}`);
         const present = keys.filter((_, i) => i % 3 === 1);
-        await store.endAuction([], start.token, present.map((key) => ({ key, value: key, ttlSeconds: 60 })));
+        await store.endAuction({ lockKeys: [], token: start.token, writes: present.map((key) => ({ key, value: key, ttlSeconds: 60 })) });
         const read = await store.beginAuction(['consumer:wide'], 5_000, keys);
         expect(read).toMatchObject({ locked: true, values: keys.map((key, i) => (i % 3 === 1 ? key : null)) });
       });
 
       it('release a lock only for the token that holds it', async () => {
         const held = await store.beginAuction(['consumer:q'], 5_000, []);
-        await store.endAuction(['consumer:q'], 'not-the-token', []);
+        await store.endAuction({ lockKeys: ['consumer:q'], token: 'not-the-token' });
         expect((await store.beginAuction(['consumer:q'], 5_000, [])).locked).toBe(false);
         if (!held.locked) throw new Error('unreachable');
-        await store.endAuction(['consumer:q'], held.token, []);
+        await store.endAuction({ lockKeys: ['consumer:q'], token: held.token });
         expect((await store.beginAuction(['consumer:q'], 5_000, [])).locked).toBe(true);
+      });
+
+      it('end by committing the sale\'s reservations with the writes and the lock release, in one call', async () => {
+        await store.reserve([
+          request('sold', [counter('cap:s', 2, 10)], T0 + 1_000),
+          request('other', [counter('cap:s', 1, 10)], T0 + 1_000),
+        ]);
+        const start = await store.beginAuction(['consumer:s'], 5_000, []);
+        if (!start.locked) throw new Error('unreachable');
+        await store.endAuction({ lockKeys: ['consumer:s'], token: start.token, writes: [{ key: 'bought:s', value: 'by_1', ttlSeconds: 60 }], commitIds: ['sold', 'never-reserved'] });
+        // Committed: past its expiry the sweeper gives back only the other one, and a release is a no-op.
+        expect(await store.releaseExpired(T0 + 10 * 60_000, 10)).toEqual(['other']);
+        expect(await store.release(['sold'])).toBe(0);
+        expect(await store.readCounters(['cap:s'])).toEqual([2]);
+        expect(await store.beginAuction(['consumer:s'], 5_000, ['bought:s'])).toMatchObject({ locked: true, values: ['by_1'] });
+      });
+
+      it('commit and write even when the lock has passed to someone else, whose lock stays', async () => {
+        // The lead was recorded: its sale stands and its consumer history is true, however late
+        // the auction ends; only the lock is no longer this auction's to release.
+        await store.reserve([request('late', [counter('cap:l', 1, 10)], T0 + 1_000)]);
+        const stale = await store.beginAuction(['consumer:l'], 50, []);
+        if (!stale.locked) throw new Error('unreachable');
+        await sleep(120);
+        const current = await store.beginAuction(['consumer:l'], 5_000, []);
+        expect(current.locked).toBe(true);
+        await store.endAuction({ lockKeys: ['consumer:l'], token: stale.token, writes: [{ key: 'bought:l', value: 'by_1', ttlSeconds: 60 }], commitIds: ['late'] });
+        expect((await store.beginAuction(['consumer:l'], 5_000, [])).locked).toBe(false);
+        expect(await store.releaseExpired(T0 + 10 * 60_000, 10)).toEqual([]);
+        expect(await store.readCounters(['cap:l'])).toEqual([1]);
+        expect(await store.beginAuction([], 5_000, ['bought:l'])).toMatchObject({ values: ['by_1'] });
+      });
+
+      it('commit with no locks and no writes (a lead that needed no consumer lock)', async () => {
+        await store.reserve([request('bare', [counter('cap:b', 1, 10)], T0 + 1_000)]);
+        await store.endAuction({ lockKeys: [], token: 'none', commitIds: ['bare'] });
+        expect(await store.releaseExpired(T0 + 10 * 60_000, 10)).toEqual([]);
+        expect(await store.readCounters(['cap:b'])).toEqual([1]);
       });
 
       it('50 concurrent auctions of one consumer: exactly one holds the lock', async () => {
