@@ -124,7 +124,7 @@ export class Exchange {
   // --- 3.2 two-phase: ping
 
   async ping(affiliate: Affiliate, request: PingRequest): Promise<PingAnswer> {
-    const { clock, audit, store, settings, catalog } = this.#deps;
+    const { clock, audit, settings, catalog } = this.#deps;
     // A hold whose post could not be recorded is worth nothing: refuse it up front.
     requireAvailable(this.#deps.availability, 'nothing was sent to buyers');
     const subject: AuctionSubject = {
@@ -185,13 +185,14 @@ export class Exchange {
         winners: round.winners.map((w) => ({ ...toHeldBid(w.bid), reservation_id: w.reservationId })),
         remaining: state.remaining.map(toHeldBid),
       };
+      // The hold leaves with the end of the session: one store call.
+      const record = { payload: JSON.stringify(hold), reservationIds: round.winners.map((w) => w.reservationId) };
       try {
-        await store.putHold(holdKey(affiliate.id, subject.pingId), { payload: JSON.stringify(hold), reservationIds: round.winners.map((w) => w.reservationId) }, settings.holdTtlMs + HOLD_GRACE_MS);
+        await this.#endSession(opening.session, { writes, hold: { id: holdKey(affiliate.id, subject.pingId), record, ttlMs: settings.holdTtlMs + HOLD_GRACE_MS } });
       } catch (error) {
         await releaseReservations(this.#deps, subject.leadId, round.winners, 'hold_not_stored').catch(() => {});
         throw error;
       }
-      await this.#endSession(opening.session, { writes });
       audit.ping({ ...pingRecord, status: 'bid', mode: round.mode, payout_cents: payoutCents, expires_at: expiresAt });
       audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'hold.created', campaign_id: null, detail: { expires_at: new Date(expiresAt).toISOString(), payout: toDollars(payoutCents), mode: round.mode } });
       this.#deps.metrics.leads.inc({ via: 'ping', status: 'bid' });
@@ -318,14 +319,26 @@ export class Exchange {
     }
   }
 
-  /** Ends the session in one store call that also commits `commitIds` (the sales of a recorded lead). */
-  async #endSession(session: ConsumerSession, end: Pick<AuctionEnd, 'writes' | 'commitIds'> = {}): Promise<void> {
+  /**
+   * Ends the session in one store call that also commits `commitIds` (the sales of a recorded
+   * lead) and stores `hold` (a ping's bid). Only a hold that may not be stored is an error the
+   * caller sees: the ping must not answer with a bid that cannot be posted.
+   */
+  async #endSession(session: ConsumerSession, end: Omit<AuctionEnd, 'lockKeys' | 'token'> = {}): Promise<void> {
     const { commits, store, log } = this.#deps;
-    if (session.ended) return commits.commit(end.commitIds ?? []);
+    if (session.ended) {
+      if (end.hold) throw new Error('a hold can only be stored while its consumer session is open');
+      return commits.commit(end.commitIds ?? []);
+    }
     session.ended = true;
     try {
       await store.endAuction({ lockKeys: session.lockKeys, token: session.token, ...end });
     } catch (error) {
+      if (end.hold) {
+        // Still the caller's to end: the session's finally tries the lock again on its own.
+        session.ended = false;
+        throw error;
+      }
       // The lead is recorded either way. Its sales' commit must still land before the sweeper
       // would give their caps back, so the committer retries it; the lock expires by itself, and
       // only the consumer's history (dedupe, exclusivity) misses this lead.

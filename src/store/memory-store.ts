@@ -130,9 +130,12 @@ export class MemoryStore implements Store {
     return { locked: true, token, values: readKeys.map((key) => this.#read(key, now)) };
   }
 
-  async endAuction({ lockKeys, token, writes = [], commitIds = [] }: AuctionEnd): Promise<void> {
+  async endAuction({ lockKeys, token, writes = [], commitIds = [], hold }: AuctionEnd): Promise<void> {
+    // Refused before anything changes, as the Redis script would never start.
+    if (hold) positiveMs(hold.ttlMs, 'ttlMs');
     const now = this.#tick();
     for (const id of commitIds) this.#reservations.delete(id);
+    if (hold) this.#putHold(hold.id, hold.record, hold.ttlMs, now);
     for (const write of writes) {
       if (write.onlyIfAbsent && this.#read(write.key, now) !== null) continue;
       this.#counters.delete(write.key);
@@ -193,7 +196,10 @@ export class MemoryStore implements Store {
   }
 
   async putHold(id: string, hold: HoldRecord, ttlMs: number): Promise<void> {
-    const now = this.#tick();
+    this.#putHold(id, hold, ttlMs, this.#tick());
+  }
+
+  #putHold(id: string, hold: HoldRecord, ttlMs: number, now: number): void {
     this.#holds.set(id, {
       payload: hold.payload,
       reservationIds: [...hold.reservationIds],

@@ -167,11 +167,18 @@ for i = 1, #ARGV do commit_one(KEYS[1], KEYS[i + 1], ARGV[i]) end
 return 0
 `;
 
+// Shared by PUT_HOLD and END_AUCTION.
+const PUT_HOLD_ONE = `
+local function put_hold(key, payload, reservations, ttl)
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'payload', payload, 'reservations', reservations, 'claimed', '0')
+  redis.call('PEXPIRE', key, ttl)
+end
+`;
+
 /** KEYS: [1] hold:<id>. ARGV: [1] payload, [2] reservation ids JSON, [3] ttl ms. */
-export const PUT_HOLD = `
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'payload', ARGV[1], 'reservations', ARGV[2], 'claimed', '0')
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+export const PUT_HOLD = `${PUT_HOLD_ONE}
+put_hold(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 return 0
 `;
 
@@ -225,22 +232,27 @@ return out
 
 /**
  * KEYS: lock:<key> for each lock, then ctr:<key> for each write, then — only with commits —
- *       res:expiry and res:<id> for each commit.
- * ARGV: [1] lock count, [2] token, [3] write count, [4] commit count, then per write: value,
- *       ttlSeconds, onlyIfAbsent ('1'|'0'); then the ids to commit.
- * The commit comes first: it is what must not be lost (the lead's sales are recorded), and a
- * script that fails halfway keeps what it did before.
+ *       res:expiry and res:<id> for each commit, then — only with a hold — hold:<id>.
+ * ARGV: [1] lock count, [2] token, [3] write count, [4] commit count, [5] '1' with a hold, then
+ *       per write: value, ttlSeconds, onlyIfAbsent ('1'|'0'); then the ids to commit; then the
+ *       hold's payload, reservation ids JSON and ttl ms.
+ * The commit and the hold come first: they are what must not be lost (a recorded sale, a bid the
+ * affiliate was told about), and a script that fails halfway keeps what it did before.
  */
-export const END_AUCTION = `${COMMIT_ONE}
+export const END_AUCTION = `${COMMIT_ONE}${PUT_HOLD_ONE}
 local locks, writes, commits = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local zset = locks + writes + 1
-for i = 1, commits do commit_one(KEYS[zset], KEYS[zset + i], ARGV[4 + 3 * writes + i]) end
+local zset, a = locks + writes + 1, 5 + 3 * writes
+for i = 1, commits do commit_one(KEYS[zset], KEYS[zset + i], ARGV[a + i]) end
+if ARGV[5] == '1' then
+  a = a + commits
+  put_hold(KEYS[#KEYS], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
+end
 for i = 1, writes do
-  local key, a = KEYS[locks + i], 2 + 3 * i
-  if ARGV[a + 2] == '1' then
-    redis.call('SET', key, ARGV[a], 'EX', ARGV[a + 1], 'NX')
+  local key, w = KEYS[locks + i], 3 + 3 * i
+  if ARGV[w + 2] == '1' then
+    redis.call('SET', key, ARGV[w], 'EX', ARGV[w + 1], 'NX')
   else
-    redis.call('SET', key, ARGV[a], 'EX', ARGV[a + 1])
+    redis.call('SET', key, ARGV[w], 'EX', ARGV[w + 1])
   end
 end
 for i = 1, locks do

@@ -167,13 +167,17 @@ export class RedisStore implements Store {
     return { locked: true, token, values: readKeys.map((_key, i) => (values[i] === undefined || values[i] === null ? null : String(values[i]))) };
   }
 
-  async endAuction({ lockKeys, token, writes = [], commitIds = [] }: AuctionEnd): Promise<void> {
-    if (lockKeys.length === 0 && writes.length === 0 && commitIds.length === 0) return;
+  async endAuction({ lockKeys, token, writes = [], commitIds = [], hold }: AuctionEnd): Promise<void> {
+    if (lockKeys.length === 0 && writes.length === 0 && commitIds.length === 0 && !hold) return;
     const keys = [...lockKeys.map(lockKey), ...writes.map((w) => counterKey(w.key))];
     if (commitIds.length > 0) keys.push(EXPIRY_KEY, ...commitIds.map(recordKey));
-    const args: Arg[] = [lockKeys.length, token, writes.length, commitIds.length];
+    const args: Arg[] = [lockKeys.length, token, writes.length, commitIds.length, hold ? '1' : '0'];
     for (const write of writes) args.push(write.value, write.ttlSeconds, write.onlyIfAbsent ? '1' : '0');
     args.push(...commitIds);
+    if (hold) {
+      keys.push(holdKey(hold.id));
+      args.push(hold.record.payload, JSON.stringify(hold.record.reservationIds), positiveMs(hold.ttlMs, 'ttlMs'));
+    }
     await this.#call(() => this.#scripts.leadexEndAuction(keys.length, ...keys, ...args));
   }
 

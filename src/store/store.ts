@@ -60,6 +60,8 @@ export interface AuctionEnd {
   writes?: ValueWrite[];
   /** Reservations of the lead's sales, made permanent. */
   commitIds?: string[];
+  /** A two-phase ping's hold, stored as by putHold(). */
+  hold?: { id: string; record: HoldRecord; ttlMs: number };
 }
 
 export type AuctionStartResult =
@@ -92,9 +94,9 @@ export interface Store {
   beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult>;
 
   /**
-   * Ends an auction in one atomic round trip: commits `commitIds` (as commit()), writes `writes`,
-   * then releases the locks `token` still holds. The commit and the writes happen whoever holds
-   * the locks by then: they record a lead that is already recorded durably.
+   * Ends an auction in one atomic round trip: commits `commitIds` (as commit()), stores `hold`
+   * (as putHold()), writes `writes`, then releases the locks `token` still holds. All but the
+   * release happen whoever holds the locks by then: they record what the auction already decided.
    */
   endAuction(end: AuctionEnd): Promise<void>;
 

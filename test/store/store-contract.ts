@@ -428,6 +428,33 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         expect(await store.beginAuction([], 5_000, ['bought:l'])).toMatchObject({ values: ['by_1'] });
       });
 
+      it('end by storing a ping\'s hold with the writes and the lock release, in one call', async () => {
+        await store.reserve([request('held', [counter('cap:h', 1, 10)], T0 + 1_000)]);
+        const start = await store.beginAuction(['consumer:h'], 5_000, []);
+        if (!start.locked) throw new Error('unreachable');
+        await store.endAuction({
+          lockKeys: ['consumer:h'],
+          token: start.token,
+          writes: [{ key: 'sent:h', value: '1', ttlSeconds: 60 }],
+          hold: { id: 'h1', record: { payload: '{"bid":12}', reservationIds: ['held'] }, ttlMs: 60_000 },
+        });
+        expect(await store.beginAuction(['consumer:h'], 5_000, ['sent:h'])).toMatchObject({ locked: true, values: ['1'] });
+        expect(await store.claimHold('h1', T0 + 30_000)).toEqual({ state: 'claimed', hold: { payload: '{"bid":12}', reservationIds: ['held'] } });
+        expect(await store.claimHold('h1', T0 + 30_000)).toEqual({ state: 'already_claimed' });
+        // The claim moved the held reservation's expiry, as with a hold stored by putHold.
+        expect(await store.releaseExpired(T0 + 29_999, 10)).toEqual([]);
+        expect(await store.releaseExpired(T0 + 30_000, 10)).toEqual(['held']);
+      });
+
+      it('refuse a hold TTL Redis could not apply, changing nothing', async () => {
+        await store.reserve([request('kept', [counter('cap:k', 1, 10)], T0 + 1_000)]);
+        const start = await store.beginAuction(['consumer:k'], 5_000, []);
+        if (!start.locked) throw new Error('unreachable');
+        await expect(store.endAuction({ lockKeys: ['consumer:k'], token: start.token, commitIds: ['kept'], hold: { id: 'h2', record: { payload: 'p', reservationIds: [] }, ttlMs: 0 } })).rejects.toThrow(RangeError);
+        expect(await store.releaseExpired(T0 + 1_000, 10)).toEqual(['kept']);
+        expect((await store.beginAuction(['consumer:k'], 5_000, [])).locked).toBe(false);
+      });
+
       it('commit with no locks and no writes (a lead that needed no consumer lock)', async () => {
         await store.reserve([request('bare', [counter('cap:b', 1, 10)], T0 + 1_000)]);
         await store.endAuction({ lockKeys: [], token: 'none', commitIds: ['bare'] });
