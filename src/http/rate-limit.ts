@@ -1,11 +1,13 @@
 // Per-affiliate request rate on the lead endpoints (a token bucket per affiliate in the store,
-// so every exchange node draws from the same bucket). Runs after authentication: it needs to know
-// whose bucket, and an unknown key is a 401 whatever the rate.
+// so every exchange node draws from the same bucket, leased a few tokens at a time by each node:
+// src/store/token-leases.ts). Runs after authentication: it needs to know whose bucket, and an
+// unknown key is a 401 whatever the rate.
 import type { MiddlewareHandler } from 'hono';
 import type { Affiliate } from '../catalog/types.ts';
 import type { Clock } from '../clock/clock.ts';
 import { TooManyRequests } from '../errors/problems.ts';
 import type { Store } from '../store/store.ts';
+import { TokenLeases } from '../store/token-leases.ts';
 import type { AuthVariables } from './auth.ts';
 
 export interface RateLimit {
@@ -34,11 +36,13 @@ export function rateLimitOf(affiliate: Affiliate, fallback: RateLimit | null): R
 }
 
 export function limitAffiliateRate(store: Store, clock: Clock, fallback: RateLimit | null): MiddlewareHandler<{ Variables: AuthVariables }> {
+  // Per app, that is per node: the node's leases of each affiliate's bucket.
+  const leases = new TokenLeases(store, { now: () => clock.now() });
   return async (c, next) => {
     const affiliate = c.get('affiliate');
     const limit = rateLimitOf(affiliate, fallback);
     if (limit !== null) {
-      const grant = await store.takeToken(`affiliate:${affiliate.id}`, limit.perSecond, limit.burst, clock.now());
+      const grant = await leases.take(`affiliate:${affiliate.id}`, limit.perSecond, limit.burst);
       if (!grant.ok) {
         throw new TooManyRequests(
           `Affiliate ${affiliate.id} may send ${limit.perSecond} requests per second (bursts of ${limit.burst}); retry later`,

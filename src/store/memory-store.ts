@@ -3,7 +3,7 @@
 // is what makes each call atomic here the way one Lua script is atomic in Redis.
 import { randomBytes } from 'node:crypto';
 import type { AuctionEnd, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
-import { MemoryBuckets, type TokenGrant } from './token-bucket.ts';
+import { MemoryBuckets, type TokenLease, type TokenRequest } from './token-bucket.ts';
 
 interface Counter {
   value: number;
@@ -233,8 +233,8 @@ export class MemoryStore implements Store {
     return token;
   }
 
-  async takeToken(key: string, ratePerSecond: number, burst: number, nowMs: number): Promise<TokenGrant> {
-    return this.#buckets.take(key, ratePerSecond, burst, nowMs);
+  async takeTokens(request: TokenRequest): Promise<TokenLease> {
+    return this.#buckets.take(request);
   }
 
   async releaseLock(key: string, token: string): Promise<void> {

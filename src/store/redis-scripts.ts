@@ -8,7 +8,8 @@
 //                    is what makes a reservation "open" (so a reservation with no counters works)
 //   hold:<id>        hash { payload, reservations (JSON array of ids), claimed "0"|"1" }, PEXPIRE
 //   lock:<key>       random token, SET NX PX
-//   bucket:<key>     hash { tokens, at } of a rate limit's token bucket, PEXPIRE once it would be full
+//   bucket:<key>     hash { tokens, at, h:<holder> = "<until>:<tokens>" per running lease } of a
+//                    rate limit's token bucket, PEXPIRE once it would be full with no lease left
 //
 // Every key a script touches arrives in KEYS, except two cases where the names can only be learnt
 // inside the script: the counters a reservation record lists (stored as full names for that
@@ -262,29 +263,59 @@ return 0
 `;
 
 /**
- * A token bucket (src/store/token-bucket.ts has the same arithmetic in TS).
+ * A token bucket (src/store/token-bucket.ts has the same arithmetic in TS, and says why leases
+ * keep room in the bucket).
  * KEYS: [1] bucket:<key>. ARGV: [1] rate per second, [2] burst, [3] now (ms, the caller's clock),
- * [4] lifetime (ms) after which an untouched bucket is full anyway.
- * Returns {1} when a token was taken, else {0, ms until one is back}.
+ * [4] tokens wanted, [5] holder, [6] hold until (ms, '' = spent at once), [7] lifetime (ms) after
+ * which an untouched bucket is full anyway.
+ * Returns {granted, 0 while a whole token is left, else ms until one is back}.
  */
-export const TAKE_TOKEN = `
-local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
+export const TAKE_TOKENS = `
+local rate, burst, now, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local own = 'h:' .. ARGV[5]
+local fields = redis.call('HGETALL', KEYS[1])
+local tokens, at, held, out = burst, now, {}, 0
+for i = 1, #fields, 2 do
+  local field, value = fields[i], fields[i + 1]
+  if field == 'tokens' then
+    tokens = tonumber(value)
+  elseif field == 'at' then
+    at = tonumber(value)
+  else
+    local ends, n = string.match(value, '^(.-):(%d+)$')
+    held[#held + 1] = {field = field, ends = tonumber(ends), n = tonumber(n)}
+    out = out + tonumber(n)
+  end
+end
+local function refill_to(to)
+  local room = burst - out
+  if tokens < room then tokens = math.min(room, tokens + (to - at) * rate / 1000) end
+  at = to
+end
 if now > at then
-  tokens = math.min(burst, tokens + (now - at) * rate / 1000)
-  at = now
+  -- Piece by piece: the room kept for a lease comes back only once the lease has ended.
+  table.sort(held, function(a, b) return a.ends < b.ends end)
+  for _, lease in ipairs(held) do
+    if lease.ends > now then break end
+    if lease.ends > at then refill_to(lease.ends) end
+    out = out - lease.n
+    redis.call('HDEL', KEYS[1], lease.field)
+  end
+  refill_to(now)
 end
-local answer
-if tokens >= 1 then
-  tokens = tokens - 1
-  answer = {1}
-else
-  answer = {0, math.ceil((1 - tokens) * 1000 / rate)}
-end
+local granted = math.min(wanted, math.floor(tokens))
+tokens = tokens - granted
+local answer = {granted, 0}
+if tokens < 1 then answer[2] = math.ceil((1 - tokens) * 1000 / rate) end
 -- %.17g round-trips a double exactly, so both stores keep the same fractions of a token.
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+-- Only now: until this call the holder may still have been spending its previous lease.
+local hold_until = tonumber(ARGV[6])
+if granted > 0 and hold_until and hold_until > at then
+  redis.call('HSET', KEYS[1], own, string.format('%.17g', hold_until) .. ':' .. granted)
+else
+  redis.call('HDEL', KEYS[1], own)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return answer
 `;

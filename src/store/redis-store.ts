@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
-import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKEN } from './redis-scripts.ts';
+import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKENS } from './redis-scripts.ts';
 import type { AuctionEnd, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
-import { bucketLifetimeMs, checkTokenRequest, type TokenGrant } from './token-bucket.ts';
+import { bucketLifetimeMs, checkTokenRequest, type TokenLease, type TokenRequest } from './token-bucket.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -37,7 +37,7 @@ interface ScriptCommands {
   leadexPutHold(numKeys: number, ...args: Arg[]): Promise<number>;
   leadexClaimHold(numKeys: number, ...args: Arg[]): Promise<string[]>;
   leadexReleaseLock(numKeys: number, ...args: Arg[]): Promise<number>;
-  leadexTakeToken(numKeys: number, ...args: Arg[]): Promise<number[]>;
+  leadexTakeTokens(numKeys: number, ...args: Arg[]): Promise<number[]>;
 }
 
 const EXPIRY_KEY = 'res:expiry';
@@ -111,7 +111,7 @@ export class RedisStore implements Store {
     this.#client.defineCommand('leadexBeginAuction', { lua: BEGIN_AUCTION });
     this.#client.defineCommand('leadexEndAuction', { lua: END_AUCTION });
     this.#client.defineCommand('leadexRefund', { lua: REFUND });
-    this.#client.defineCommand('leadexTakeToken', { lua: TAKE_TOKEN });
+    this.#client.defineCommand('leadexTakeTokens', { lua: TAKE_TOKENS });
     this.#url = options.url;
     this.#channel = `${this.#keyPrefix}config-changed`;
     this.#scripts = this.#client as unknown as ScriptCommands;
@@ -254,11 +254,13 @@ export class RedisStore implements Store {
     await this.#call(() => this.#scripts.leadexReleaseLock(1, lockKey(key), token));
   }
 
-  async takeToken(key: string, ratePerSecond: number, burst: number, nowMs: number): Promise<TokenGrant> {
-    checkTokenRequest(key, ratePerSecond, burst, nowMs);
-    const lifetime = bucketLifetimeMs(ratePerSecond, burst);
-    const [taken, waitMs] = await this.#call(() => this.#scripts.leadexTakeToken(1, bucketKey(key), ratePerSecond, burst, nowMs, lifetime));
-    return taken === 1 ? { ok: true } : { ok: false, retryAfterMs: Number(waitMs) };
+  async takeTokens(request: TokenRequest): Promise<TokenLease> {
+    checkTokenRequest(request);
+    const { key, ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs } = request;
+    const [granted = 0, retryAfterMs = 0] = await this.#call(() =>
+      this.#scripts.leadexTakeTokens(1, bucketKey(key), ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs ?? '', bucketLifetimeMs(request)),
+    );
+    return { granted: Number(granted), retryAfterMs: Number(retryAfterMs) };
   }
 
   async ping(): Promise<void> {

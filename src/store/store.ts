@@ -1,8 +1,8 @@
 // The cross-node state port. Two implementations: Redis (many exchange nodes) and in-process
 // memory (the embedded default). Both must pass test/store/store-contract.ts.
-import type { TokenGrant } from './token-bucket.ts';
+import type { TokenLease, TokenRequest } from './token-bucket.ts';
 
-export type { TokenGrant } from './token-bucket.ts';
+export type { TokenGrant, TokenLease, TokenRequest } from './token-bucket.ts';
 
 /** One counter a reservation touches, e.g. a campaign's leads-per-day or spend-per-month. */
 export interface CounterSpec {
@@ -135,11 +135,14 @@ export interface Store {
   releaseLock(key: string, token: string): Promise<void>;
 
   /**
-   * Takes one token from the bucket `key` (created full: `burst` tokens, refilled at
-   * `ratePerSecond`), atomically across all nodes. When empty, says how long until one is back.
-   * `nowMs` is the caller's clock; a bucket never refills backwards when nodes' clocks differ.
+   * Takes up to `wanted` tokens at once from the bucket `key` (created full: `burst` tokens,
+   * refilled at `ratePerSecond`), atomically across all nodes: as many as are whole and left,
+   * never more than wanted. When none is left, says how long until one is back. `nowMs` is the
+   * caller's clock; a bucket never refills backwards when nodes' clocks differ. Tokens a holder
+   * keeps to spend until `holdUntilMs` keep their room in the bucket until then, or until that
+   * holder asks again (src/store/token-bucket.ts says why).
    */
-  takeToken(key: string, ratePerSecond: number, burst: number, nowMs: number): Promise<TokenGrant>;
+  takeTokens(request: TokenRequest): Promise<TokenLease>;
 
   /**
    * Configuration changed on some node: every node's listener runs (within about a second).

@@ -124,20 +124,28 @@ describe('RedisStore', () => {
   it('keeps a token bucket under bucket:<key>, expiring once it would be full again anyway', async () => {
     const prefix = newPrefix();
     const store = newStore({ keyPrefix: prefix });
-    await store.takeToken('affiliate:af_1', 2, 10, 1_000);
+    await store.takeTokens({ key: 'affiliate:af_1', ratePerSecond: 2, burst: 10, nowMs: 1_000, wanted: 1, holder: 'n1' });
     expect(await admin.hgetall(`${prefix}bucket:affiliate:af_1`)).toEqual({ tokens: '9', at: '1000' });
     // 10 tokens at 2/s refill in 5 s; a second more of margin.
     const ttl = await admin.pttl(`${prefix}bucket:affiliate:af_1`);
     expect(ttl).toBeGreaterThan(5_000);
     expect(ttl).toBeLessThanOrEqual(6_000);
+    // A lease is one field per holder, and the bucket outlives it.
+    await store.takeTokens({ key: 'affiliate:af_1', ratePerSecond: 2, burst: 10, nowMs: 1_000, wanted: 3, holder: 'n2', holdUntilMs: 3_500 });
+    expect(await admin.hgetall(`${prefix}bucket:affiliate:af_1`)).toEqual({ tokens: '6', at: '1000', 'h:n2': '3500:3' });
+    expect(await admin.pttl(`${prefix}bucket:affiliate:af_1`)).toBeGreaterThan(8_000);
+    await store.takeTokens({ key: 'affiliate:af_1', ratePerSecond: 2, burst: 10, nowMs: 1_000, wanted: 1, holder: 'n2' });
+    expect(await admin.hgetall(`${prefix}bucket:affiliate:af_1`)).toEqual({ tokens: '5', at: '1000' });
   });
 
   it('two connections on the same prefix share one token bucket', async () => {
     const prefix = newPrefix();
     const a = newStore({ keyPrefix: prefix });
     const b = newStore({ keyPrefix: prefix });
-    const grants = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).takeToken('affiliate:af_1', 1, 7, 1_000)));
-    expect(grants.filter((g) => g.ok)).toHaveLength(7);
+    const grants = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).takeTokens({ key: 'affiliate:af_1', ratePerSecond: 1, burst: 7, nowMs: 1_000, wanted: 2, holder: i % 2 === 0 ? 'a' : 'b', holdUntilMs: 1_250 })),
+    );
+    expect(grants.reduce((sum, g) => sum + g.granted, 0)).toBe(7);
   });
 
   it('two connections claiming one hold: exactly one wins', async () => {

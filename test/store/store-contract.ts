@@ -483,60 +483,112 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
     });
 
     describe('token buckets', () => {
+      /** One token, spent at once: what a request costs without a lease. */
+      const one = (key: string, ratePerSecond: number, burst: number, nowMs: number) =>
+        store.takeTokens({ key, ratePerSecond, burst, nowMs, wanted: 1, holder: 'node-a' });
+      const granted = { granted: 1, retryAfterMs: 0 };
+
       it('start full: burst tokens at once, then a refusal saying when the next one is back', async () => {
-        for (let i = 0; i < 3; i++) expect(await store.takeToken('aff:a', 4, 3, T0)).toEqual({ ok: true });
-        expect(await store.takeToken('aff:a', 4, 3, T0)).toEqual({ ok: false, retryAfterMs: 250 });
-        expect(await store.takeToken('aff:a', 4, 3, T0 + 100)).toEqual({ ok: false, retryAfterMs: 150 });
+        for (let i = 0; i < 2; i++) expect(await one('aff:a', 4, 3, T0)).toEqual(granted);
+        // The last one says when the next is back, as a refusal would.
+        expect(await one('aff:a', 4, 3, T0)).toEqual({ granted: 1, retryAfterMs: 250 });
+        expect(await one('aff:a', 4, 3, T0)).toEqual({ granted: 0, retryAfterMs: 250 });
+        expect(await one('aff:a', 4, 3, T0 + 100)).toEqual({ granted: 0, retryAfterMs: 150 });
       });
 
       it('refill at the rate, and a refused request does not cost a token', async () => {
-        for (let i = 0; i < 2; i++) await store.takeToken('aff:a', 10, 2, T0);
-        expect((await store.takeToken('aff:a', 10, 2, T0 + 50)).ok).toBe(false);
-        expect(await store.takeToken('aff:a', 10, 2, T0 + 100)).toEqual({ ok: true });
-        expect((await store.takeToken('aff:a', 10, 2, T0 + 100)).ok).toBe(false);
-        expect(await store.takeToken('aff:a', 10, 2, T0 + 200)).toEqual({ ok: true });
+        for (let i = 0; i < 2; i++) await one('aff:a', 10, 2, T0);
+        expect((await one('aff:a', 10, 2, T0 + 50)).granted).toBe(0);
+        expect((await one('aff:a', 10, 2, T0 + 100)).granted).toBe(1);
+        expect((await one('aff:a', 10, 2, T0 + 100)).granted).toBe(0);
+        expect((await one('aff:a', 10, 2, T0 + 200)).granted).toBe(1);
       });
 
       it('never hold more than burst, however long they sat idle', async () => {
-        await store.takeToken('aff:a', 100, 5, T0);
+        await one('aff:a', 100, 5, T0);
         const grants = [];
-        for (let i = 0; i < 7; i++) grants.push((await store.takeToken('aff:a', 100, 5, T0 + 3_600_000)).ok);
-        expect(grants).toEqual([true, true, true, true, true, false, false]);
+        for (let i = 0; i < 7; i++) grants.push((await one('aff:a', 100, 5, T0 + 3_600_000)).granted);
+        expect(grants).toEqual([1, 1, 1, 1, 1, 0, 0]);
       });
 
       it('keep fractions of a token between calls', async () => {
-        await store.takeToken('aff:a', 3, 1, T0);
+        await one('aff:a', 3, 1, T0);
         // 3 per second is one every 333.3 ms: two thirds of one after 222 ms is not yet enough...
-        expect((await store.takeToken('aff:a', 3, 1, T0 + 222)).ok).toBe(false);
+        expect((await one('aff:a', 3, 1, T0 + 222)).granted).toBe(0);
         // ...and the rest arrives on time whichever way the 334 ms are split.
-        expect(await store.takeToken('aff:a', 3, 1, T0 + 334)).toEqual({ ok: true });
+        expect((await one('aff:a', 3, 1, T0 + 334)).granted).toBe(1);
       });
 
       it('do not refill when a caller\'s clock is behind the last refill (nodes disagreeing on the time)', async () => {
-        await store.takeToken('aff:a', 1, 1, T0 + 5_000);
-        expect((await store.takeToken('aff:a', 1, 1, T0)).ok).toBe(false);
-        expect((await store.takeToken('aff:a', 1, 1, T0 + 4_000)).ok).toBe(false);
-        expect(await store.takeToken('aff:a', 1, 1, T0 + 6_000)).toEqual({ ok: true });
+        await one('aff:a', 1, 1, T0 + 5_000);
+        expect((await one('aff:a', 1, 1, T0)).granted).toBe(0);
+        expect((await one('aff:a', 1, 1, T0 + 4_000)).granted).toBe(0);
+        expect((await one('aff:a', 1, 1, T0 + 6_000)).granted).toBe(1);
       });
 
       it('are separate per key', async () => {
-        expect((await store.takeToken('aff:a', 1, 1, T0)).ok).toBe(true);
-        expect((await store.takeToken('aff:a', 1, 1, T0)).ok).toBe(false);
-        expect((await store.takeToken('aff:b', 1, 1, T0)).ok).toBe(true);
+        expect((await one('aff:a', 1, 1, T0)).granted).toBe(1);
+        expect((await one('aff:a', 1, 1, T0)).granted).toBe(0);
+        expect((await one('aff:b', 1, 1, T0)).granted).toBe(1);
       });
 
       it('grant exactly burst tokens among 50 concurrent takers', async () => {
-        const grants = await Promise.all(Array.from({ length: 50 }, () => store.takeToken('aff:hot', 1, 10, T0)));
-        expect(grants.filter((g) => g.ok)).toHaveLength(10);
+        const grants = await Promise.all(Array.from({ length: 50 }, () => one('aff:hot', 1, 10, T0)));
+        expect(grants.filter((g) => g.granted === 1)).toHaveLength(10);
       });
 
-      it('refuse a rate, burst or time they cannot keep', async () => {
-        await expect(store.takeToken('aff:a', 0, 1, T0)).rejects.toThrow(RangeError);
-        await expect(store.takeToken('aff:a', -1, 1, T0)).rejects.toThrow(RangeError);
-        await expect(store.takeToken('aff:a', 1, 0, T0)).rejects.toThrow(RangeError);
-        await expect(store.takeToken('aff:a', 1, 1.5, T0)).rejects.toThrow(RangeError);
-        await expect(store.takeToken('aff:a', 1, 1, Number.NaN)).rejects.toThrow(RangeError);
-        await expect(store.takeToken('', 1, 1, T0)).rejects.toThrow(TypeError);
+      it('grant several at once: as many whole tokens as are left, never more than wanted', async () => {
+        const take = (wanted: number, nowMs: number) => store.takeTokens({ key: 'aff:m', ratePerSecond: 10, burst: 5, nowMs, wanted, holder: 'node-a' });
+        expect(await take(3, T0)).toEqual({ granted: 3, retryAfterMs: 0 });
+        expect(await take(5, T0)).toEqual({ granted: 2, retryAfterMs: 100 });
+        expect(await take(1, T0)).toEqual({ granted: 0, retryAfterMs: 100 });
+        // 2.5 tokens back after 250 ms: two whole ones, and half a token kept.
+        expect(await take(4, T0 + 250)).toEqual({ granted: 2, retryAfterMs: 50 });
+        expect(await take(1, T0 + 300)).toEqual({ granted: 1, retryAfterMs: 100 });
+      });
+
+      it('grant exactly burst tokens among 50 concurrent takers of several each', async () => {
+        const grants = await Promise.all(Array.from({ length: 50 }, (_, i) => store.takeTokens({ key: 'aff:many', ratePerSecond: 1, burst: 10, nowMs: T0, wanted: 3, holder: `node-${i}` })));
+        expect(grants.reduce((sum, g) => sum + g.granted, 0)).toBe(10);
+      });
+
+      it('keep room for tokens a holder may still spend, so they never stack on a refilled bucket', async () => {
+        const take = (holder: string, wanted: number, nowMs: number, holdUntilMs?: number) =>
+          store.takeTokens({ key: 'aff:h', ratePerSecond: 10, burst: 10, nowMs, wanted, holder, ...(holdUntilMs === undefined ? {} : { holdUntilMs }) });
+        // Node A leases 4 tokens it may spend until T0 + 250.
+        expect(await take('node-a', 4, T0, T0 + 250)).toEqual({ granted: 4, retryAfterMs: 0 });
+        // 200 ms later the bucket refilled to 8, but A may still spend its 4 now: 6 for node B,
+        // so that at most 10 (the burst) pass at this instant.
+        expect(await take('node-b', 10, T0 + 200)).toEqual({ granted: 6, retryAfterMs: 100 });
+        // A's lease ended at T0 + 250: the room came back then, not before (0.5 + 1.5 tokens).
+        expect(await take('node-b', 10, T0 + 400)).toEqual({ granted: 2, retryAfterMs: 100 });
+      });
+
+      it('give a lease\'s room back when its holder asks again (it has spent or dropped those tokens)', async () => {
+        const take = (holder: string, wanted: number, nowMs: number, holdUntilMs?: number) =>
+          store.takeTokens({ key: 'aff:r', ratePerSecond: 10, burst: 10, nowMs, wanted, holder, ...(holdUntilMs === undefined ? {} : { holdUntilMs }) });
+        expect(await take('node-a', 4, T0, T0 + 60_000)).toEqual({ granted: 4, retryAfterMs: 0 });
+        // Node A asks again: its first lease is over, although its hold time was not.
+        expect(await take('node-a', 1, T0 + 100)).toEqual(granted);
+        // So the bucket refills to the full burst: 5 left + 5 in 500 ms.
+        expect(await take('node-b', 20, T0 + 600)).toEqual({ granted: 10, retryAfterMs: 100 });
+        // Whereas another holder's lease keeps its room for as long as it runs.
+        expect(await take('node-c', 4, T0 + 5_000, T0 + 60_000)).toEqual({ granted: 4, retryAfterMs: 0 });
+        expect(await take('node-b', 20, T0 + 10_000)).toEqual({ granted: 6, retryAfterMs: 100 });
+      });
+
+      it('refuse a rate, burst, count, holder or time they cannot keep', async () => {
+        const request = { key: 'aff:a', ratePerSecond: 1, burst: 1, nowMs: T0, wanted: 1, holder: 'node-a' };
+        await expect(store.takeTokens({ ...request, ratePerSecond: 0 })).rejects.toThrow(RangeError);
+        await expect(store.takeTokens({ ...request, ratePerSecond: -1 })).rejects.toThrow(RangeError);
+        await expect(store.takeTokens({ ...request, burst: 0 })).rejects.toThrow(RangeError);
+        await expect(store.takeTokens({ ...request, burst: 1.5 })).rejects.toThrow(RangeError);
+        await expect(store.takeTokens({ ...request, wanted: 0 })).rejects.toThrow(RangeError);
+        await expect(store.takeTokens({ ...request, wanted: 2.5 })).rejects.toThrow(RangeError);
+        await expect(store.takeTokens({ ...request, nowMs: Number.NaN })).rejects.toThrow(RangeError);
+        await expect(store.takeTokens({ ...request, holdUntilMs: Number.POSITIVE_INFINITY })).rejects.toThrow(RangeError);
+        await expect(store.takeTokens({ ...request, key: '' })).rejects.toThrow(TypeError);
+        await expect(store.takeTokens({ ...request, holder: '' })).rejects.toThrow(TypeError);
       });
     });
 

@@ -6,12 +6,15 @@ export interface CountingStore {
   store: Store;
   /** Calls per method name since the last reset. */
   counts: Map<string, number>;
+  /** Every call since the last reset, in order, with its arguments and (once it came) its answer. */
+  calls: Array<{ method: string; args: unknown[]; result?: unknown }>;
   count(...methods: string[]): number;
   reset(): void;
 }
 
 export function countingStore(inner: Store): CountingStore {
   const counts = new Map<string, number>();
+  const calls: CountingStore['calls'] = [];
   // Bound to the inner store: its methods use private fields, which a Proxy receiver lacks.
   const store = new Proxy(inner, {
     get(target, property) {
@@ -19,14 +22,22 @@ export function countingStore(inner: Store): CountingStore {
       if (typeof value !== 'function' || typeof property !== 'string') return value;
       return (...args: unknown[]) => {
         counts.set(property, (counts.get(property) ?? 0) + 1);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        const call: CountingStore['calls'][number] = { method: property, args };
+        calls.push(call);
+        const answer = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (answer instanceof Promise) void answer.then((result: unknown) => (call.result = result), () => {});
+        return answer;
       };
     },
   });
   return {
     store,
     counts,
+    calls,
     count: (...methods) => methods.reduce((sum, method) => sum + (counts.get(method) ?? 0), 0),
-    reset: () => counts.clear(),
+    reset: () => {
+      counts.clear();
+      calls.length = 0;
+    },
   };
 }
