@@ -8,7 +8,11 @@
 // so the bucket keeps room for them: while a holder's lease lasts, the bucket refills only to
 // `burst` minus what that lease was granted. The room comes back when the lease ends (its
 // `holdUntilMs`) or when the holder asks again, which it does only once it has spent or dropped
-// those tokens. One lease per holder, so a bucket keeps at most one entry per node.
+// those tokens. One lease per holder, so a bucket keeps at most one entry per node. Since the room
+// counts what a lease was granted, not what is left of it, the bucket is stricter than it need be
+// by what the holder has spent so far — only while the bucket is nearly full, so never near the
+// limit. A lease's end is in the holder's clock, like every time here: nodes a few ms apart move
+// it by as much.
 
 export type TokenGrant = { ok: true } | { ok: false; retryAfterMs: number };
 
