@@ -155,7 +155,6 @@ export class LeadRepository {
     return row !== undefined;
   }
 
-  /** A campaign's activity since `since`: for the operator's status view. */
   /** A campaign's activity since `since` (a quarter-hour boundary): for the operator's status view. */
   async campaignDay(campaignId: string, since: Date): Promise<{ pings: number; bids: number; sales: number; spend_cents: number }> {
     const [asked, sales] = await Promise.all([
