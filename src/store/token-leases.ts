@@ -103,7 +103,8 @@ export class TokenLeases {
       current.waiting.push({ resolve, reject });
       if (current.asking) return;
       current.asking = true;
-      // After this turn of the event loop: requests that arrive in it share the one call.
+      // A microtask later: requests handled in the same task share the one call (those that
+      // come while it is in flight wait for it, above).
       queueMicrotask(() => void this.#ask(key, current, ratePerSecond, burst));
     });
   }
