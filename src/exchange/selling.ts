@@ -171,6 +171,24 @@ export async function postRounds(
   firstRound: Round | null,
   deadline: number,
 ): Promise<void> {
+  // Releases of refused posts, which the next round does not wait for (see postTo); the lead is
+  // only settled once they have all ended.
+  const releasing: Array<Promise<void>> = [];
+  try {
+    await postAllRounds(deps, state, lead, firstRound, deadline, releasing);
+  } finally {
+    await Promise.all(releasing);
+  }
+}
+
+async function postAllRounds(
+  deps: ExchangeDeps,
+  state: SaleState,
+  lead: FullLead,
+  firstRound: Round | null,
+  deadline: number,
+  releasing: Array<Promise<void>>,
+): Promise<void> {
   const expiresAt = reservationExpiry(deps, deps.clock.now());
   let round = firstRound ?? (await reserveNextRound(deps, state, expiresAt));
   while (round) {
@@ -183,7 +201,7 @@ export async function postRounds(
       stopsForOutage(deps, state);
       break;
     }
-    const results = await Promise.all(round.winners.map((winner) => postTo(deps, state, lead, round!.mode, winner, deadline)));
+    const results = await Promise.all(round.winners.map((winner) => postTo(deps, state, lead, round!.mode, winner, deadline, releasing)));
     for (const sale of results) if (sale) state.sold.push(sale);
     if (state.mode === 'exclusive' && state.sold.length > 0) break;
     if (state.sold.length >= state.subject.vertical.max_shared) break;
@@ -218,6 +236,7 @@ async function postTo(
   mode: SaleMode,
   winner: ReservedWinner,
   deadline: number,
+  releasing: Array<Promise<void>>,
 ): Promise<MadeSale | null> {
   const { bid, reservationId } = winner;
   const saleId = newId('sl');
@@ -259,12 +278,17 @@ async function postTo(
       ...(outcome.kind === 'failed' && outcome.detail ? { error: outcome.detail } : {}),
     },
   });
-  // If the store is down the reservation simply expires and the sweeper gives it back; other
-  // winners of this round may have accepted, and their sales must still be settled.
-  await releaseReservations(deps, lead_id, [winner], outcome.kind === 'rejected' ? 'post_rejected' : 'post_failed').catch((error: unknown) => {
-    if (error instanceof ServiceUnavailable) deps.availability.reportFailure(deps.store.kind);
-    deps.log.warn({ err: error, lead_id, reservation_id: reservationId }, 'could not release a reservation; it will expire');
-  });
+  // The next bid is not kept waiting for this release: the store carries out calls in the order
+  // they are made, so the next round's reservation is counted after it all the same. If the store
+  // is down the reservation simply expires and the sweeper gives it back; other winners of this
+  // round may have accepted, and their sales must still be settled.
+  const why = outcome.kind === 'rejected' ? 'post_rejected' : 'post_failed';
+  releasing.push(
+    releaseReservations(deps, lead_id, [winner], why).catch((error: unknown) => {
+      if (error instanceof ServiceUnavailable) deps.availability.reportFailure(deps.store.kind);
+      deps.log.warn({ err: error, lead_id, reservation_id: reservationId }, 'could not release a reservation; it will expire');
+    }),
+  );
   return null;
 }
 

@@ -80,6 +80,11 @@ export type ClaimResult =
   | { state: 'missing' }
   | { state: 'already_claimed' };
 
+/**
+ * Calls take effect in the order they are made, whether or not the caller waits for each answer
+ * (Redis: one connection, commands pipelined in order; memory: at once). The exchange relies on
+ * it to reserve the next bid without waiting for the release of a refused one.
+ */
 export interface Store {
   readonly kind: 'redis' | 'memory';
 

@@ -1,7 +1,7 @@
 // Section 5.1/5.5: a buyer's budget and a campaign's pacing are reserved with its caps, all or
 // nothing — on either store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accepting, bidding, startBuyerServer, type BuyerServer } from '../support/buyer-server.ts';
+import { accepting, bidding, rejecting, startBuyerServer, type BuyerServer } from '../support/buyer-server.ts';
 import { sampleLead, startExchange, type TestExchange } from '../support/exchange.ts';
 
 describe.each(['redis', 'memory'] as const)('budgets, pacing and cap alerts with the %s store', (storeKind) => {
@@ -50,6 +50,26 @@ describe.each(['redis', 'memory'] as const)('budgets, pacing and cap alerts with
     expect(c.server.received.pings).toHaveLength(pings);
     const { timeline } = await exchange.admin.lead(late!.body.lead_id);
     expect(timeline).toContainEqual(expect.objectContaining({ type: 'campaign.excluded', campaign_id: c.id, reason: 'insufficient_budget' }));
+  });
+
+  it('a refused post gives its budget back before the same buyer’s next bid is reserved', async () => {
+    // $50 covers either bid but not both: the $30 one fits only once the refused $40 one is released,
+    // which the exchange sends on without waiting for its answer.
+    const account = await exchange.admin.buyer({ balance: 50 });
+    const refusing = await startBuyerServer({ ping: bidding(40), post: rejecting('duplicate') });
+    const taking = await startBuyerServer({ ping: bidding(30), post: accepting() });
+    servers.push(refusing, taking);
+    const first = await exchange.admin.campaign({ buyer_id: account.id, ping_url: refusing.pingUrl, post_url: refusing.postUrl });
+    const second = await exchange.admin.campaign({ buyer_id: account.id, ping_url: taking.pingUrl, post_url: taking.postUrl });
+    await exchange.admin.activateOnly([first.id, second.id]);
+
+    const [answer] = await send(1);
+
+    expect(answer!.body).toMatchObject({ status: 'sold', payout: 24 });
+    expect(refusing.received.posts).toHaveLength(1);
+    expect(taking.received.posts).toHaveLength(1);
+    const status = await exchange.admin.request('GET', `/campaigns/${second.id}/status`);
+    expect(status.budget).toMatchObject({ spent: 30, available: 20 });
   });
 
   it('setting a balance starts spending again from it', async () => {

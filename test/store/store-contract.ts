@@ -168,6 +168,17 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         expect(await store.readCounters(['leads'])).toEqual([0]);
       });
 
+      it('a reservation asked for right after a release, without waiting for it, counts without the released amounts', async () => {
+        await store.reserve([request('a', [counter('budget', 40, 50)])]);
+        // Called in this order, carried out in this order: the exchange does not wait for the
+        // release of a refused post before reserving the next bid, which may share the budget.
+        const released = store.release(['a']);
+        const next = store.reserve([request('b', [counter('budget', 30, 50)])]);
+        expect(await next).toEqual([{ id: 'b', ok: true, values: expect.any(Array) }]);
+        expect(await released).toBe(1);
+        expect(await store.readCounters(['budget'])).toEqual([30]);
+      });
+
       it('a released or committed id can be reserved again as a new reservation', async () => {
         await store.reserve([request('a', [counter('leads', 1, 10)])]);
         await store.release(['a']);
