@@ -433,11 +433,12 @@ export class Exchange {
       throw new ServiceUnavailable('The lead could not be recorded; nothing was sold', 1, error);
     }
     // The sale stands (it is recorded): one store call commits its reservations, writes what the
-    // lead taught about the consumer and releases the consumer's lock. A commit the store cannot
-    // take now is retried later.
+    // lead taught about the consumer and releases the consumer's lock. The answer does not wait
+    // for it: the record is what makes the sale, a commit the store cannot take is retried, and
+    // until the lock goes another auction of this consumer waits and then sees this one's writes.
     const commitIds = sold.map((s) => s.reservationId);
-    if (session) await this.#endSession(session, { writes: status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now), commitIds });
-    else await commits.commit(commitIds);
+    if (session) commits.track(this.#endSession(session, { writes: status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now), commitIds }));
+    else commits.track(commits.commit(commitIds));
 
     for (let i = 0; i < sold.length; i++) {
       const sale = sold[i]!;

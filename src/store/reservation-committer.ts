@@ -17,6 +17,7 @@ export class ReservationCommitter {
   readonly #maxRetryMs: number;
   readonly #onError: ((error: unknown, ids: string[]) => void) | undefined;
   readonly #pending = new Set<string>();
+  readonly #landing = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #delayMs: number;
   #retrying: Promise<void> | undefined;
@@ -55,9 +56,28 @@ export class ReservationCommitter {
     this.#schedule();
   }
 
-  /** For shutdown: retries what is pending for about timeoutMs (plus one store timeout); true when none is left. */
+  /**
+   * Takes a store call under way that commits the reservations of an answered sale (the one that
+   * ends its auction, which the affiliate's answer does not wait for). It must never reject: a
+   * failed commit comes back through retry().
+   */
+  track(call: Promise<void>): void {
+    this.#landing.add(call);
+    void call.finally(() => this.#landing.delete(call));
+  }
+
+  /** Resolves once every tracked call has ended. */
+  async landed(): Promise<void> {
+    while (this.#landing.size > 0) await Promise.all(this.#landing);
+  }
+
+  /**
+   * For shutdown: waits for the tracked calls (each bounded by the store's timeout), then retries
+   * what is pending for about timeoutMs (plus one store timeout); true when none is left.
+   */
   async drain(timeoutMs: number): Promise<boolean> {
     const giveUpAt = Date.now() + timeoutMs;
+    await this.landed();
     while (this.#pending.size > 0 && Date.now() < giveUpAt) {
       clearTimeout(this.#timer);
       this.#timer = undefined;

@@ -61,6 +61,8 @@ async function callsPer(total: number, workers: number, each: () => Promise<void
   await Promise.all(Array.from({ length: workers }, async () => {
     while (left-- > 0) await each();
   }));
+  // A sold lead's answer does not wait for the call that ends its auction.
+  await exchange.runtime.deps.commits.landed();
   // The sweeper's scripts are not the auctions'.
   const scripts = (await scriptsRun()) - scriptsBefore - counting.count('releaseExpired');
   const per: Record<string, number> = {};

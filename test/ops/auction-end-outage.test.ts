@@ -73,6 +73,9 @@ describe('Redis lost as an auction ends', () => {
 
     expect(answer.body).toMatchObject({ status: 'sold', buyers: 1 });
     const { commits } = exchange.runtime.deps;
+    // The answer does not wait for the call that ends the auction; once it has failed, its
+    // commit is the committer's to retry.
+    await commits.landed();
     expect(commits.pending).toBe(1);
 
     await redisBack();

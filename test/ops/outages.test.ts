@@ -150,6 +150,8 @@ describe('Redis and Postgres outages under continuous traffic', () => {
     expect(latencies.at(-1)!).toBeLessThan(2000);
     expect(latencies[Math.floor(latencies.length / 2)]!).toBeLessThan(100);
 
+    // Answers do not wait for the calls that commit their sales: those first, then their retries.
+    await exchange.runtime.deps.commits.landed();
     await waitFor(() => exchange.runtime.deps.commits.pending === 0, 10_000, 'pending cap commits to land');
     await exchange.runtime.deps.audit.flush();
     const db = exchange.database.db;

@@ -37,6 +37,23 @@ describe('committing reservations through a Redis outage', () => {
     expect(await store.readCounters(['cap:day'])).toEqual([1]);
   });
 
+  it('drain() at shutdown first waits for the commits still under way that it was given to track', async () => {
+    const committer = new ReservationCommitter(store);
+    await store.reserve([{ id: 'rs_tracked', counters: [{ key: 'cap:tracked', amount: 1, limit: 100, ttlSeconds: 3600 }], expiresAt: Date.now() + 60_000 }]);
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    committer.track(gate.then(() => store.commit(['rs_tracked'])));
+
+    let drained: boolean | undefined;
+    const draining = committer.drain(5000).then((result) => (drained = result));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(drained).toBeUndefined();
+
+    letGo();
+    expect(await draining).toBe(true);
+    expect(await store.releaseExpired(Date.now() + 3_600_000, 100)).toEqual([]);
+  });
+
   it('keeps a commit Redis could not take, and lands it once Redis is back', async () => {
     const errors: unknown[] = [];
     const committer = new ReservationCommitter(store, { retryMs: 50, maxRetryMs: 200, onError: (error) => errors.push(error) });
