@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accepting, bidding, startBuyerServer, type BuyerServer } from '../support/buyer-server.ts';
 import { sampleLead, startExchange, type TestExchange } from '../support/exchange.ts';
+import { withStoreMethod } from '../support/store-method.ts';
 import type { AuctionEnd, Store } from '../../src/store/store.ts';
 
 describe.each(['redis', 'memory'] as const)('the end of a sold auction with the %s store', (storeKind) => {
@@ -16,16 +17,10 @@ describe.each(['redis', 'memory'] as const)('the end of a sold auction with the 
   let ended = 0;
 
   function gated(store: Store): Store {
-    return new Proxy(store, {
-      get(target, property) {
-        const value: unknown = Reflect.get(target, property);
-        if (property !== 'endAuction') return typeof value === 'function' ? value.bind(target) : value;
-        return async (end: AuctionEnd) => {
-          if ((end.commitIds?.length ?? 0) > 0 && gate) await gate;
-          await target.endAuction(end);
-          ended++;
-        };
-      },
+    return withStoreMethod(store, 'endAuction', (endAuction) => async (end: AuctionEnd) => {
+      if ((end.commitIds?.length ?? 0) > 0 && gate) await gate;
+      await endAuction(end);
+      ended++;
     });
   }
 

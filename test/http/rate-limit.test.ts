@@ -14,6 +14,7 @@ import { countingStore, type CountingStore } from '../support/counting-store.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { ADMIN_TOKEN, sampleLead, startExchange, type CallResult, type TestExchange } from '../support/exchange.ts';
 import { TEST_REDIS_URL, uniqueName } from '../support/services.ts';
+import { withStoreMethod } from '../support/store-method.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -42,15 +43,9 @@ async function load(total: number, workers: number, send: () => Promise<number>)
 
 /** The real store, whose token calls can be made to stay in flight a while (set `delay.ms`). */
 function delayingTokens(store: Store, delay: { ms: number }): Store {
-  return new Proxy(store, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property);
-      if (property !== 'takeTokens') return typeof value === 'function' ? value.bind(target) : value;
-      return async (request: TokenRequest) => {
-        if (delay.ms > 0) await sleep(delay.ms);
-        return target.takeTokens(request);
-      };
-    },
+  return withStoreMethod(store, 'takeTokens', (takeTokens) => async (request: TokenRequest) => {
+    if (delay.ms > 0) await sleep(delay.ms);
+    return takeTokens(request);
   });
 }
 

@@ -7,6 +7,7 @@ import { accepting, bidding, startBuyerServer, type BuyerServer, type Handler } 
 import { sampleLead, startExchange, type TestExchange } from '../support/exchange.ts';
 import { startOwnRedis, type OwnService } from '../support/own-services.ts';
 import { waitFor } from '../support/traffic.ts';
+import { withStoreMethod } from '../support/store-method.ts';
 import type { AuctionEnd, Store } from '../../src/store/store.ts';
 
 let redis: OwnService;
@@ -17,18 +18,12 @@ let stopRedisBeforeHold = false;
 
 /** The real store, but Redis really goes down the moment a ping's hold is about to be stored. */
 function stoppingBeforeHold(store: Store): Store {
-  return new Proxy(store, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property);
-      if (property !== 'endAuction') return typeof value === 'function' ? value.bind(target) : value;
-      return async (end: AuctionEnd) => {
-        if (end.hold && stopRedisBeforeHold) {
-          stopRedisBeforeHold = false;
-          await redis.stop();
-        }
-        return target.endAuction(end);
-      };
-    },
+  return withStoreMethod(store, 'endAuction', (endAuction) => async (end: AuctionEnd) => {
+    if (end.hold && stopRedisBeforeHold) {
+      stopRedisBeforeHold = false;
+      await redis.stop();
+    }
+    return endAuction(end);
   });
 }
 

@@ -8,6 +8,7 @@ import { RedisStore } from '../../src/store/redis-store.ts';
 import type { Store, TokenLease, TokenRequest } from '../../src/store/store.ts';
 import { LEASE_MS, leaseSize, TokenLeases } from '../../src/store/token-leases.ts';
 import { countingStore, type CountingStore } from '../support/counting-store.ts';
+import { withStoreMethod } from '../support/store-method.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -23,15 +24,9 @@ const grantedByStore = (counting: CountingStore) =>
 
 /** The real store, answering `delayMs` late: a call that stays in flight a while. */
 function slow(store: Store, delayMs: number): Store {
-  return new Proxy(store, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property);
-      if (property !== 'takeTokens') return typeof value === 'function' ? value.bind(target) : value;
-      return async (request: TokenRequest) => {
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-        return target.takeTokens(request);
-      };
-    },
+  return withStoreMethod(store, 'takeTokens', (takeTokens) => async (request: TokenRequest) => {
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return takeTokens(request);
   });
 }
 
