@@ -20,7 +20,7 @@ import { longestAnswerMs, recordLeadDurably, recordPatienceMs } from './recordin
 import { fromHeldBid, HOLD_GRACE_MS, holdKey, toHeldBid, type HoldPayload } from './holds.ts';
 import { hashesOf, keys } from './keys.ts';
 import { ReadPlan } from './read-plan.ts';
-import { newSaleState, postRounds, releaseReservations, reserveNextRound, type FullLead, type SaleState } from './selling.ts';
+import { newSaleState, postRounds, releaseReservations, reserveNextRound, type FullLead, type Round, type SaleState, type SendBehind } from './selling.ts';
 import type { AuctionSubject, CollectedBid, ConsumerSession, ExchangeDeps, LeadAnswer, PingAnswer, ReservedWinner } from './types.ts';
 
 export interface DirectPostOptions {
@@ -124,7 +124,7 @@ export class Exchange {
   // --- 3.2 two-phase: ping
 
   async ping(affiliate: Affiliate, request: PingRequest): Promise<PingAnswer> {
-    const { clock, audit, settings, catalog } = this.#deps;
+    const { clock, audit, settings, catalog, store } = this.#deps;
     // A hold whose post could not be recorded is worth nothing: refuse it up front.
     requireAvailable(this.#deps.availability, 'nothing was sent to buyers');
     const subject: AuctionSubject = {
@@ -164,14 +164,7 @@ export class Exchange {
       const writes = consumerWrites(catalog, subject, [], null, clock.now());
       const state = newSaleState(subject, opening.ranked);
       const expiresAt = clock.now() + settings.holdTtlMs;
-      const round = await reserveNextRound(this.#deps, state, expiresAt);
-      if (!round) {
-        await this.#endSession(opening.session, { writes });
-        return noBid(state.stopReason ?? (opening.blockedByExclusivity ? 'duplicate' : 'no_bid'));
-      }
-
-      const payoutCents = totalPayout(affiliate.payout, round.winners.map((w) => w.bid.amount));
-      const hold: HoldPayload = {
+      const holdOf = (round: Round): HoldPayload => ({
         lead_id: subject.leadId,
         ping_id: subject.pingId,
         affiliate_id: affiliate.id,
@@ -181,18 +174,52 @@ export class Exchange {
         min_payout_cents: subject.minPayoutCents,
         expires_at: expiresAt,
         mode: round.mode,
-        payout_cents: payoutCents,
+        payout_cents: totalPayout(affiliate.payout, round.winners.map((w) => w.bid.amount)),
         winners: round.winners.map((w) => ({ ...toHeldBid(w.bid), reservation_id: w.reservationId })),
         remaining: state.remaining.map(toHeldBid),
-      };
+      });
       // The hold leaves with the end of the session: one store call.
-      const record = { payload: JSON.stringify(hold), reservationIds: round.winners.map((w) => w.reservationId) };
+      const endWith = (hold: HoldPayload) => ({
+        writes,
+        hold: { id: holdKey(affiliate.id, subject.pingId), record: { payload: JSON.stringify(hold), reservationIds: hold.winners.map((w) => w.reservation_id) }, ttlMs: settings.holdTtlMs + HOLD_GRACE_MS },
+      });
+      // And it goes right behind each try's reservation, in the same round trip: the store keeps
+      // it only if that try reserved every winner, which is how nearly every ping goes.
+      const sentHolds: Array<{ hold: HoldPayload; stored: Promise<boolean> }> = [];
+      const sendHold: SendBehind = (tentative, reserving) => {
+        const hold = holdOf(tentative);
+        const stored = store.endAuction({ lockKeys: opening.session.lockKeys, token: opening.session.token, ...endWith(hold), ifOpen: reserving });
+        // Read below once the tries are answered; until then a store failure must not go unhandled.
+        stored.catch(() => {});
+        sentHolds.push({ hold, stored });
+      };
+      const round = await reserveNextRound(this.#deps, state, expiresAt, sendHold);
+      const notStored = () => Promise.allSettled(sentHolds.map((sent) => sent.stored));
+      if (!round) {
+        // No try reserved all its winners, so none of the holds sent behind them was stored.
+        await notStored();
+        await this.#endSession(opening.session, { writes });
+        return noBid(state.stopReason ?? (opening.blockedByExclusivity ? 'duplicate' : 'no_bid'));
+      }
+
+      let hold: HoldPayload;
       try {
-        await this.#endSession(opening.session, { writes, hold: { id: holdKey(affiliate.id, subject.pingId), record, ttlMs: settings.holdTtlMs + HOLD_GRACE_MS } });
+        const last = sentHolds.at(-1);
+        const reservationIds = round.winners.map((w) => w.reservationId).join();
+        if (last && last.hold.winners.map((w) => w.reservation_id).join() === reservationIds && (await last.stored)) {
+          hold = last.hold;
+          opening.session.ended = true;
+        } else {
+          // A shared round that kept only some of a try's winners: its hold was not stored.
+          await notStored();
+          hold = holdOf(round);
+          await this.#endSession(opening.session, endWith(hold));
+        }
       } catch (error) {
         await releaseReservations(this.#deps, subject.leadId, round.winners, 'hold_not_stored').catch(() => {});
         throw error;
       }
+      const payoutCents = hold.payout_cents;
       audit.ping({ ...pingRecord, status: 'bid', mode: round.mode, payout_cents: payoutCents, expires_at: expiresAt });
       audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'hold.created', campaign_id: null, detail: { expires_at: new Date(expiresAt).toISOString(), payout: toDollars(payoutCents), mode: round.mode } });
       this.#deps.metrics.leads.inc({ via: 'ping', status: 'bid' });

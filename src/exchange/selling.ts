@@ -77,10 +77,17 @@ export function reservationExpiry(deps: ExchangeDeps, now: number): number {
 }
 
 /**
+ * Called as each try's reservation leaves, before its answer: the round this try makes if every
+ * candidate is reserved, and the reservations the store is asked for (none when there was nothing
+ * to count). A call made now goes to the store right behind the reservation.
+ */
+export type SendBehind = (tentative: Round, reserving: string[]) => void;
+
+/**
  * Picks the next winners and reserves them (one store round trip per attempt). A winner whose
  * reservation fails is replaced by the next best bid. Returns null when nobody is left to try.
  */
-export async function reserveNextRound(deps: ExchangeDeps, state: SaleState, expiresAt: number): Promise<Round | null> {
+export async function reserveNextRound(deps: ExchangeDeps, state: SaleState, expiresAt: number, behind?: SendBehind): Promise<Round | null> {
   const maxShared = state.subject.vertical.max_shared;
   const reserved: ReservedWinner[] = [];
   let mode: SaleMode | null = state.sold.length > 0 ? state.mode : null;
@@ -128,9 +135,13 @@ export async function reserveNextRound(deps: ExchangeDeps, state: SaleState, exp
     const caps = candidates.map((bid) => capCounters(bid.campaign, now));
     const requests: ReservationRequest[] = candidates.map((bid, i) => reservationFor(deps, bid, caps[i]!, expiresAt));
     // Nothing to count means nothing to reserve: skip the round trip.
-    const outcomes = requests.some((r) => r.counters.length > 0 || (r.pacers?.length ?? 0) > 0)
-      ? await deps.store.reserve(requests)
-      : requests.map((r) => ({ id: r.id, ok: true as const, values: [] }));
+    const counted = requests.some((r) => r.counters.length > 0 || (r.pacers?.length ?? 0) > 0);
+    const reserving = counted ? deps.store.reserve(requests) : null;
+    if (behind && mode !== null) {
+      const tentative = candidates.map((bid, i): ReservedWinner => ({ bid, reservationId: requests[i]!.id, caps: caps[i]!, capValues: [] }));
+      behind({ mode, winners: [...reserved, ...tentative] }, counted ? requests.map((r) => r.id) : []);
+    }
+    const outcomes = reserving ? await reserving : requests.map((r) => ({ id: r.id, ok: true as const, values: [] }));
 
     let failed = false;
     for (let i = 0; i < candidates.length; i++) {

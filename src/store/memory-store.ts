@@ -130,10 +130,11 @@ export class MemoryStore implements Store {
     return { locked: true, token, values: readKeys.map((key) => this.#read(key, now)) };
   }
 
-  async endAuction({ lockKeys, token, writes = [], commitIds = [], hold }: AuctionEnd): Promise<void> {
+  async endAuction({ lockKeys, token, writes = [], commitIds = [], hold, ifOpen = [] }: AuctionEnd): Promise<boolean> {
     // Refused before anything changes, as the Redis script would never start.
     if (hold) positiveMs(hold.ttlMs, 'ttlMs');
     const now = this.#tick();
+    if (ifOpen.some((id) => !this.#reservations.has(id))) return false;
     for (const id of commitIds) this.#reservations.delete(id);
     if (hold) this.#putHold(hold.id, hold.record, hold.ttlMs, now);
     for (const write of writes) {
@@ -142,6 +143,7 @@ export class MemoryStore implements Store {
       this.#values.set(write.key, { value: write.value, expiresAt: now + write.ttlSeconds * 1000 });
     }
     for (const key of lockKeys) if (this.#locks.get(key)?.token === token) this.#locks.delete(key);
+    return true;
   }
 
   async announceConfigChange(): Promise<void> {

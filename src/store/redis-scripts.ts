@@ -232,24 +232,32 @@ return out
 `;
 
 /**
- * KEYS: lock:<key> for each lock, then ctr:<key> for each write, then — only with commits —
- *       res:expiry and res:<id> for each commit, then — only with a hold — hold:<id>.
- * ARGV: [1] lock count, [2] token, [3] write count, [4] commit count, [5] '1' with a hold, then
- *       per write: value, ttlSeconds, onlyIfAbsent ('1'|'0'); then the ids to commit; then the
- *       hold's payload, reservation ids JSON and ttl ms.
+ * KEYS: lock:<key> for each lock, then ctr:<key> for each write, then — only with commits or
+ *       reservations that must be open — res:expiry and res:<id> for each commit, then — only
+ *       with a hold — hold:<id>.
+ * ARGV: [1] lock count, [2] token, [3] write count, [4] commit count, [5] '1' with a hold,
+ *       [6] count of reservations that must be open, then per write: value, ttlSeconds,
+ *       onlyIfAbsent ('1'|'0'); then the ids to commit; then the hold's payload, reservation ids
+ *       JSON and ttl ms; then the ids that must be open.
+ * Returns 1, or 0 having changed nothing when one of those ids is not open.
  * The commit and the hold come first: they are what must not be lost (a recorded sale, a bid the
  * affiliate was told about), and a script that fails halfway keeps what it did before.
  */
 export const END_AUCTION = `${COMMIT_ONE}${PUT_HOLD_ONE}
-local locks, writes, commits = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local zset, a = locks + writes + 1, 5 + 3 * writes
+local locks, writes, commits, required = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
+local held = ARGV[5] == '1'
+local zset, a = locks + writes + 1, 6 + 3 * writes
+local r = a + commits + (held and 3 or 0)
+for i = 1, required do
+  if not redis.call('ZSCORE', KEYS[zset], ARGV[r + i]) then return 0 end
+end
 for i = 1, commits do commit_one(KEYS[zset], KEYS[zset + i], ARGV[a + i]) end
-if ARGV[5] == '1' then
+if held then
   a = a + commits
   put_hold(KEYS[#KEYS], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
 end
 for i = 1, writes do
-  local key, w = KEYS[locks + i], 3 + 3 * i
+  local key, w = KEYS[locks + i], 4 + 3 * i
   if ARGV[w + 2] == '1' then
     redis.call('SET', key, ARGV[w], 'EX', ARGV[w + 1], 'NX')
   else
@@ -259,7 +267,7 @@ end
 for i = 1, locks do
   if redis.call('GET', KEYS[i]) == ARGV[2] then redis.call('DEL', KEYS[i]) end
 end
-return 0
+return 1
 `;
 
 /**

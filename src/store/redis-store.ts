@@ -167,18 +167,19 @@ export class RedisStore implements Store {
     return { locked: true, token, values: readKeys.map((_key, i) => (values[i] === undefined || values[i] === null ? null : String(values[i]))) };
   }
 
-  async endAuction({ lockKeys, token, writes = [], commitIds = [], hold }: AuctionEnd): Promise<void> {
-    if (lockKeys.length === 0 && writes.length === 0 && commitIds.length === 0 && !hold) return;
+  async endAuction({ lockKeys, token, writes = [], commitIds = [], hold, ifOpen = [] }: AuctionEnd): Promise<boolean> {
+    if (lockKeys.length === 0 && writes.length === 0 && commitIds.length === 0 && !hold && ifOpen.length === 0) return true;
     const keys = [...lockKeys.map(lockKey), ...writes.map((w) => counterKey(w.key))];
-    if (commitIds.length > 0) keys.push(EXPIRY_KEY, ...commitIds.map(recordKey));
-    const args: Arg[] = [lockKeys.length, token, writes.length, commitIds.length, hold ? '1' : '0'];
+    if (commitIds.length > 0 || ifOpen.length > 0) keys.push(EXPIRY_KEY, ...commitIds.map(recordKey));
+    const args: Arg[] = [lockKeys.length, token, writes.length, commitIds.length, hold ? '1' : '0', ifOpen.length];
     for (const write of writes) args.push(write.value, write.ttlSeconds, write.onlyIfAbsent ? '1' : '0');
     args.push(...commitIds);
     if (hold) {
       keys.push(holdKey(hold.id));
       args.push(hold.record.payload, JSON.stringify(hold.record.reservationIds), positiveMs(hold.ttlMs, 'ttlMs'));
     }
-    await this.#call(() => this.#scripts.leadexEndAuction(keys.length, ...keys, ...args));
+    args.push(...ifOpen);
+    return (await this.#call(() => this.#scripts.leadexEndAuction(keys.length, ...keys, ...args))) === 1;
   }
 
   async announceConfigChange(): Promise<void> {

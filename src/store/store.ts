@@ -62,6 +62,12 @@ export interface AuctionEnd {
   commitIds?: string[];
   /** A two-phase ping's hold, stored as by putHold(). */
   hold?: { id: string; record: HoldRecord; ttlMs: number };
+  /**
+   * End only if every one of these reservations is open (reserved, neither committed nor
+   * released); otherwise change nothing. Lets the end go out right behind the reservation it
+   * depends on, in the same round trip, without waiting for its answer.
+   */
+  ifOpen?: string[];
 }
 
 export type AuctionStartResult =
@@ -102,8 +108,9 @@ export interface Store {
    * Ends an auction in one atomic round trip: commits `commitIds` (as commit()), stores `hold`
    * (as putHold()), writes `writes`, then releases the locks `token` still holds. All but the
    * release happen whoever holds the locks by then: they record what the auction already decided.
+   * Answers false, having changed nothing, when a reservation in `ifOpen` is not open.
    */
-  endAuction(end: AuctionEnd): Promise<void>;
+  endAuction(end: AuctionEnd): Promise<boolean>;
 
   /**
    * Reserve each request all-or-nothing (every counter fits its limit, or nothing is added),

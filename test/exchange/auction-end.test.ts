@@ -19,8 +19,9 @@ describe.each(['redis', 'memory'] as const)('the end of a sold auction with the 
   function gated(store: Store): Store {
     return withStoreMethod(store, 'endAuction', (endAuction) => async (end: AuctionEnd) => {
       if ((end.commitIds?.length ?? 0) > 0 && gate) await gate;
-      await endAuction(end);
+      const done = await endAuction(end);
       ended++;
+      return done;
     });
   }
 

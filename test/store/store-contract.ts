@@ -457,6 +457,42 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         expect(await store.releaseExpired(T0 + 30_000, 10)).toEqual(['held']);
       });
 
+      it('end only when the reservations it names are open, so it can follow them without waiting', async () => {
+        const start = await store.beginAuction(['consumer:o'], 5_000, []);
+        if (!start.locked) throw new Error('unreachable');
+        const end = (id: string, holdId: string) => ({
+          lockKeys: ['consumer:o'],
+          token: start.token,
+          writes: [{ key: `sent:${holdId}`, value: '1', ttlSeconds: 60 }],
+          hold: { id: holdId, record: { payload: holdId, reservationIds: [id] }, ttlMs: 60_000 },
+          ifOpen: [id],
+        });
+        // Sent together, neither waiting for the other: a reservation that does not fit...
+        const refused = store.reserve([request('too-big', [counter('cap:o', 11, 10)])]);
+        const notEnded = store.endAuction(end('too-big', 'h-refused'));
+        expect((await refused)[0]).toMatchObject({ ok: false });
+        // ...leaves the auction as it was: no hold, no write, the lock still taken.
+        expect(await notEnded).toBe(false);
+        expect(await store.claimHold('h-refused', T0 + 30_000)).toEqual({ state: 'missing' });
+        expect(await store.beginAuction([], 5_000, ['sent:h-refused'])).toMatchObject({ values: [null] });
+        expect((await store.beginAuction(['consumer:o'], 5_000, [])).locked).toBe(false);
+
+        // One that fits lets the end behind it through.
+        const reserved = store.reserve([request('fits', [counter('cap:o', 1, 10)])]);
+        const ended = store.endAuction(end('fits', 'h-fits'));
+        expect((await reserved)[0]).toMatchObject({ ok: true });
+        expect(await ended).toBe(true);
+        expect(await store.beginAuction(['consumer:o'], 5_000, ['sent:h-fits'])).toMatchObject({ locked: true, values: ['1'] });
+        expect(await store.claimHold('h-fits', T0 + 30_000)).toMatchObject({ state: 'claimed' });
+
+        // Released or committed is no longer open.
+        await store.release(['fits']);
+        const again = await store.beginAuction(['consumer:p'], 5_000, []);
+        if (!again.locked) throw new Error('unreachable');
+        expect(await store.endAuction({ lockKeys: ['consumer:p'], token: again.token, ifOpen: ['fits'] })).toBe(false);
+        expect((await store.beginAuction(['consumer:p'], 5_000, [])).locked).toBe(false);
+      });
+
       it('refuse a hold TTL Redis could not apply, changing nothing', async () => {
         await store.reserve([request('kept', [counter('cap:k', 1, 10)], T0 + 1_000)]);
         const start = await store.beginAuction(['consumer:k'], 5_000, []);
