@@ -1,6 +1,7 @@
 // The exchange's use cases: direct post, two-phase ping and post. Orchestrates the pure auction
 // rules (src/auction) over the ports (buyers, store, database, audit).
 import type { Affiliate, SaleMode } from '../catalog/types.ts';
+import type { Catalog } from '../catalog/catalog.ts';
 import type { DirectLead, PingRequest, PostRequest } from '../lead/requests.ts';
 import type { NewLead, NewSale } from '../db/schema.ts';
 import { capAlerts } from '../auction/caps.ts';
@@ -12,12 +13,13 @@ import { Conflict, Gone, NotFound, ServiceUnavailable, Unprocessable } from '../
 import { newId } from '../ids/ids.ts';
 import type { AuctionEnd } from '../store/store.ts';
 import {
-  beginConsumerAuction, boughtRecently, judgeConsumer, openAuction, planBoughtReads, planConsumerReads,
+  beginConsumerAuction, boughtRecently, consumerLockTtl, judgeConsumer, openAuction, planBoughtReads, planConsumerReads, type ConsumerReads,
 } from './bidding.ts';
 import { consumerWrites } from './consumer-memory.ts';
 import { requireAvailable } from './availability.ts';
 import { longestAnswerMs, recordLeadDurably, recordPatienceMs } from './recording.ts';
 import { fromHeldBid, HOLD_GRACE_MS, holdKey, toHeldBid, type HoldPayload } from './holds.ts';
+import { HoldCache } from './hold-cache.ts';
 import { hashesOf, keys } from './keys.ts';
 import { ReadPlan } from './read-plan.ts';
 import { newSaleState, postRounds, releaseReservations, reserveNextRound, type FullLead, type Round, type SaleState, type SendBehind } from './selling.ts';
@@ -42,8 +44,12 @@ interface Verdict {
 const RESEND = ['duplicate_consumer'];
 const EXCLUSIVE_ELSEWHERE = ['exclusive_to_another_buyer'];
 
+/** Holds a node keeps in memory for their posts (src/exchange/hold-cache.ts), at most. */
+const REMEMBERED_HOLDS = 50_000;
+
 export class Exchange {
   readonly #deps: ExchangeDeps;
+  readonly #holds = new HoldCache(REMEMBERED_HOLDS);
 
   constructor(deps: ExchangeDeps) {
     this.#deps = deps;
@@ -219,6 +225,7 @@ export class Exchange {
         await releaseReservations(this.#deps, subject.leadId, round.winners, 'hold_not_stored').catch(() => {});
         throw error;
       }
+      this.#holds.remember(holdKey(affiliate.id, subject.pingId), hold, clock.now());
       const payoutCents = hold.payout_cents;
       audit.ping({ ...pingRecord, status: 'bid', mode: round.mode, payout_cents: payoutCents, expires_at: expiresAt });
       audit.event({ lead_id: subject.leadId, at: clock.now(), type: 'hold.created', campaign_id: null, detail: { expires_at: new Date(expiresAt).toISOString(), payout: toDollars(payoutCents), mode: round.mode } });
@@ -230,26 +237,44 @@ export class Exchange {
   // --- 3.2 two-phase: post
 
   async post(affiliate: Affiliate, request: PostRequest): Promise<LeadAnswer> {
-    const { clock, audit, store, catalog, leads, settings } = this.#deps;
+    const { clock, store, catalog, leads, settings } = this.#deps;
     // Before the claim, so the hold can still be posted once the outage is over.
     requireAvailable(this.#deps.availability, 'the hold is kept: post again shortly');
     const claimedAt = clock.now();
-    const claim = await store.claimHold(holdKey(affiliate.id, request.ping_id), claimedAt + settings.postDeadlineMs + recordPatienceMs(settings) + 30_000);
+    const id = holdKey(affiliate.id, request.ping_id);
+    // A post that reaches the node of its ping knows the hold before claiming it, so the claim
+    // also takes the consumer lock and reads the consumer's history: one round trip, not two.
+    const known = this.#holds.take(id, claimedAt);
+    const early = known ? postAuction(catalog, affiliate, request, known) : null;
+    const begin = early?.reads ? { lockKeys: early.reads.lockKeys, lockTtlMs: consumerLockTtl(this.#deps), readKeys: early.reads.plan.keys } : undefined;
+    const claim = await store.claimHold(id, claimedAt + settings.postDeadlineMs + recordPatienceMs(settings) + 30_000, begin);
     if (claim.state === 'missing') {
       if (await leads.pingExists(request.ping_id, affiliate.id)) throw new Gone(`Ping ${request.ping_id} has expired`);
       throw new NotFound(`No ping ${request.ping_id}`);
     }
     if (claim.state === 'already_claimed') throw new Conflict(`Ping ${request.ping_id} was already posted`);
 
-    const hold = JSON.parse(claim.hold.payload) as HoldPayload;
-    let winners: ReservedWinner[] = [];
-    const orphaned: string[] = [];
-    for (const held of hold.winners) {
-      const bid = fromHeldBid(catalog, held);
-      if (bid) winners.push({ bid, reservationId: held.reservation_id, caps: [], capValues: [] });
-      else orphaned.push(held.reservation_id);
+    const hold = known ?? (JSON.parse(claim.hold.payload) as HoldPayload);
+    const auction = early ?? postAuction(catalog, affiliate, request, hold);
+    const started = begin && claim.start?.locked ? { session: { lockKeys: begin.lockKeys, token: claim.start.token }, values: claim.start.values } : null;
+    try {
+      return await this.#postClaimed(request, hold, auction, claimedAt, started);
+    } finally {
+      // Whichever way the post left, a lock the claim took goes with it (once: see #endSession).
+      if (started) await this.#endSession(started.session);
     }
-    await store.release(orphaned);
+  }
+
+  async #postClaimed(
+    request: PostRequest,
+    hold: HoldPayload,
+    auction: PostAuction,
+    claimedAt: number,
+    started: { session: ConsumerSession; values: Array<string | null> } | null,
+  ): Promise<LeadAnswer> {
+    const { clock, audit, store, settings } = this.#deps;
+    await store.release(auction.orphaned);
+    let winners = auction.winners;
     const giveBack = (why: string, which: ReservedWinner[] = winners) => releaseReservations(this.#deps, hold.lead_id, which, why);
 
     if (claimedAt > hold.expires_at) {
@@ -270,23 +295,13 @@ export class Exchange {
         ]);
       }
     }
-    const vertical = catalog.vertical(hold.vertical);
-    if (!vertical) {
+    const { subject, reads } = auction;
+    if (!subject || !reads) {
       await giveBack('vertical_removed');
       throw new Gone(`Vertical ${hold.vertical} no longer exists`);
     }
     audit.event({ lead_id: hold.lead_id, at: claimedAt, type: 'hold.claimed', campaign_id: null, detail: { ping_id: hold.ping_id } });
 
-    const subject: AuctionSubject = {
-      leadId: hold.lead_id,
-      pingId: hold.ping_id,
-      affiliateId: affiliate.id,
-      payout: affiliate.payout,
-      vertical,
-      data: hold.data,
-      hashes: { ...hold.hashes, ...request.hashes },
-      minPayoutCents: hold.min_payout_cents,
-    };
     const full: FullLead = { contact: request.contact, consent: request.consent, source: request.source };
     const record = { idempotencyKey: null, requestHash: null };
     const reasons = qualityReasons(request);
@@ -296,14 +311,9 @@ export class Exchange {
     }
 
     // Now the contact is known: screen the held bids against the consumer's history, under its lock.
-    let remaining = hold.remaining.flatMap((held) => fromHeldBid(catalog, held) ?? []);
-    const plan = new ReadPlan();
-    const consumer = planConsumerReads(plan, subject);
-    const bought = new Map<string, number[]>();
-    for (const bid of [...winners.map((w) => w.bid), ...remaining]) {
-      if (!bought.has(bid.buyerId)) bought.set(bid.buyerId, planBoughtReads(plan, subject, bid.buyerId));
-    }
-    const { session, values } = await beginConsumerAuction(this.#deps, hashesOf(subject.hashes).map(keys.consumerLock), plan);
+    let remaining = auction.remaining;
+    const { consumer, bought } = reads;
+    const { session, values } = started ?? (await beginConsumerAuction(this.#deps, reads.lockKeys, reads.plan));
     return this.#withSession(session, async () => {
       const now = clock.now();
       const { resend, holder } = judgeConsumer(consumer, values, subject, now);
@@ -489,4 +499,46 @@ export class Exchange {
     metrics.auctionSeconds.observe({ via }, (clock.now() - startedAt) / 1000);
     return answer;
   }
+}
+
+/** A claimed hold's bids, rebuilt from the current configuration, and what screening them reads. */
+interface PostAuction {
+  winners: ReservedWinner[];
+  /** Reservations of held winners whose campaign is gone meanwhile. */
+  orphaned: string[];
+  remaining: CollectedBid[];
+  /** Null, with `reads`, when the hold's vertical no longer exists. */
+  subject: AuctionSubject | null;
+  reads: { lockKeys: string[]; plan: ReadPlan; consumer: ConsumerReads; bought: Map<string, number[]> } | null;
+}
+
+function postAuction(catalog: Catalog, affiliate: Affiliate, request: PostRequest, hold: HoldPayload): PostAuction {
+  const winners: ReservedWinner[] = [];
+  const orphaned: string[] = [];
+  for (const held of hold.winners) {
+    const bid = fromHeldBid(catalog, held);
+    if (bid) winners.push({ bid, reservationId: held.reservation_id, caps: [], capValues: [] });
+    else orphaned.push(held.reservation_id);
+  }
+  const remaining = hold.remaining.flatMap((held) => fromHeldBid(catalog, held) ?? []);
+  const vertical = catalog.vertical(hold.vertical);
+  if (!vertical) return { winners, orphaned, remaining, subject: null, reads: null };
+  const subject: AuctionSubject = {
+    leadId: hold.lead_id,
+    pingId: hold.ping_id,
+    affiliateId: affiliate.id,
+    payout: affiliate.payout,
+    vertical,
+    data: hold.data,
+    // The post is refused unless its contact matches every hash the ping gave.
+    hashes: { ...hold.hashes, ...request.hashes },
+    minPayoutCents: hold.min_payout_cents,
+  };
+  const plan = new ReadPlan();
+  const consumer = planConsumerReads(plan, subject);
+  const bought = new Map<string, number[]>();
+  for (const bid of [...winners.map((w) => w.bid), ...remaining]) {
+    if (!bought.has(bid.buyerId)) bought.set(bid.buyerId, planBoughtReads(plan, subject, bid.buyerId));
+  }
+  return { winners, orphaned, remaining, subject, reads: { lockKeys: hashesOf(subject.hashes).map(keys.consumerLock), plan, consumer, bought } };
 }

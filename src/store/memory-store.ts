@@ -2,7 +2,7 @@
 // with plain Maps. Every method does all its work synchronously before its promise settles, which
 // is what makes each call atomic here the way one Lua script is atomic in Redis.
 import { randomBytes } from 'node:crypto';
-import type { AuctionEnd, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
+import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { MemoryBuckets, type TokenLease, type TokenRequest } from './token-bucket.ts';
 
 interface Counter {
@@ -122,8 +122,11 @@ export class MemoryStore implements Store {
   }
 
   async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
-    const now = this.#tick();
     const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
+    return this.#begin(lockKeys, ttl, readKeys, this.#tick());
+  }
+
+  #begin(lockKeys: string[], ttl: number, readKeys: string[], now: number): AuctionStartResult {
     if (lockKeys.some((key) => (this.#locks.get(key)?.expiresAt ?? 0) > now)) return { locked: false };
     const token = randomBytes(16).toString('hex');
     for (const key of lockKeys) this.#locks.set(key, { token, expiresAt: now + ttl });
@@ -210,7 +213,9 @@ export class MemoryStore implements Store {
     });
   }
 
-  async claimHold(id: string, extendReservationsTo: number): Promise<ClaimResult> {
+  async claimHold(id: string, extendReservationsTo: number, begin?: AuctionStart): Promise<ClaimResult> {
+    // Refused before anything changes, as the Redis script would never start.
+    const lockTtl = begin ? positiveMs(begin.lockTtlMs, 'lockTtlMs') : 0;
     const now = this.#tick();
     const hold = this.#holds.get(id);
     if (!hold || hold.expiresAt <= now) {
@@ -223,7 +228,9 @@ export class MemoryStore implements Store {
       const reservation = this.#reservations.get(reservationId);
       if (reservation) reservation.expiresAt = extendReservationsTo;
     }
-    return { state: 'claimed', hold: { payload: hold.payload, reservationIds: [...hold.reservationIds] } };
+    const claimed: ClaimResult = { state: 'claimed', hold: { payload: hold.payload, reservationIds: [...hold.reservationIds] } };
+    if (begin) claimed.start = this.#begin(begin.lockKeys, lockTtl, begin.readKeys, now);
+    return claimed;
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<string | null> {

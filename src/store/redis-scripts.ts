@@ -183,12 +183,37 @@ put_hold(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 return 0
 `;
 
+// Shared by BEGIN_AUCTION and CLAIM_HOLD: takes the locks KEYS[first .. first + locks - 1], all
+// or none, then reads every key after them. Returns {1, values...} or {0}.
+const BEGIN_ONE = `
+local function begin_auction(first, locks, token, ttl)
+  for i = first, first + locks - 1 do
+    if not redis.call('SET', KEYS[i], token, 'PX', ttl, 'NX') then
+      for j = first, i - 1 do redis.call('DEL', KEYS[j]) end
+      return {0}
+    end
+  end
+  local out = {1}
+  -- MGET in slices rather than a GET per key: each redis.call has a fixed cost, and an auction
+  -- reads dozens of keys here. Slices keep unpack() far below Lua's stack limit.
+  for from = first + locks, #KEYS, 500 do
+    local values = redis.call('MGET', unpack(KEYS, from, math.min(from + 499, #KEYS)))
+    for _, value in ipairs(values) do out[#out + 1] = value end
+  end
+  return out
+end
+`;
+
 /**
- * KEYS: [1] hold:<id>, [2] res:expiry. ARGV: [1] new expiry (ms) for the hold's reservations.
- * Returns {'missing'} | {'already_claimed'} | {'claimed', payload, reservations JSON}.
+ * KEYS: [1] hold:<id>, [2] res:expiry, then — only with an auction to begin — lock:<key> for
+ * each lock and ctr:<key> for each value to read.
+ * ARGV: [1] new expiry (ms) for the hold's reservations, [2] lock count ('' = no auction),
+ * [3] token, [4] lock ttl ms.
+ * Returns {'missing'} | {'already_claimed'} | {'claimed', payload, reservations JSON} followed,
+ * with an auction, by what BEGIN_AUCTION returns.
  * The hold is marked, not deleted, so later claims answer already_claimed until its TTL.
  */
-export const CLAIM_HOLD = `
+export const CLAIM_HOLD = `${BEGIN_ONE}
 local hold = redis.call('HMGET', KEYS[1], 'claimed', 'payload', 'reservations')
 if not hold[1] then return {'missing'} end
 if hold[1] == '1' then return {'already_claimed'} end
@@ -197,7 +222,12 @@ for _, id in ipairs(cjson.decode(hold[3])) do
   -- XX: only reservations still open move; a finished one must not be resurrected.
   redis.call('ZADD', KEYS[2], 'XX', ARGV[1], id)
 end
-return {'claimed', hold[2], hold[3]}
+local out = {'claimed', hold[2], hold[3]}
+if ARGV[2] ~= '' then
+  local start = begin_auction(3, tonumber(ARGV[2]), ARGV[3], ARGV[4])
+  for i = 1, #start do out[3 + i] = start[i] end
+end
+return out
 `;
 
 /** KEYS: [1] lock:<key>. ARGV: [1] token. */
@@ -213,22 +243,8 @@ return 0
  * ARGV: [1] lock count, [2] token, [3] lock ttl ms.
  * Returns {1, values...} with every lock taken, or {0} with none taken (someone holds one).
  */
-export const BEGIN_AUCTION = `
-local locks = tonumber(ARGV[1])
-for i = 1, locks do
-  if not redis.call('SET', KEYS[i], ARGV[2], 'PX', ARGV[3], 'NX') then
-    for j = 1, i - 1 do redis.call('DEL', KEYS[j]) end
-    return {0}
-  end
-end
-local out = {1}
--- MGET in slices rather than a GET per key: each redis.call has a fixed cost, and an auction
--- reads dozens of keys here. Slices keep unpack() far below Lua's stack limit.
-for first = locks + 1, #KEYS, 500 do
-  local values = redis.call('MGET', unpack(KEYS, first, math.min(first + 499, #KEYS)))
-  for _, value in ipairs(values) do out[#out + 1] = value end
-end
-return out
+export const BEGIN_AUCTION = `${BEGIN_ONE}
+return begin_auction(1, tonumber(ARGV[1]), ARGV[2], ARGV[3])
 `;
 
 /**

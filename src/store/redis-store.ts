@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
 import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKENS } from './redis-scripts.ts';
-import type { AuctionEnd, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
+import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { bucketLifetimeMs, checkTokenRequest, type TokenLease, type TokenRequest } from './token-bucket.ts';
 
 export interface RedisStoreOptions {
@@ -35,7 +35,7 @@ interface ScriptCommands {
   leadexReleaseExpired(numKeys: number, ...args: Arg[]): Promise<string[]>;
   leadexCommit(numKeys: number, ...args: Arg[]): Promise<number>;
   leadexPutHold(numKeys: number, ...args: Arg[]): Promise<number>;
-  leadexClaimHold(numKeys: number, ...args: Arg[]): Promise<string[]>;
+  leadexClaimHold(numKeys: number, ...args: Arg[]): Promise<Array<number | string | null>>;
   leadexReleaseLock(numKeys: number, ...args: Arg[]): Promise<number>;
   leadexTakeTokens(numKeys: number, ...args: Arg[]): Promise<number[]>;
 }
@@ -163,8 +163,7 @@ export class RedisStore implements Store {
     const keys = [...lockKeys.map(lockKey), ...readKeys.map(counterKey)];
     const [locked, ...values] = await this.#call(() => this.#scripts.leadexBeginAuction(keys.length, ...keys, lockKeys.length, token, ttl));
     if (locked !== 1) return { locked: false };
-    // Lua drops trailing nils from a table: missing trailing values come back short.
-    return { locked: true, token, values: readKeys.map((_key, i) => (values[i] === undefined || values[i] === null ? null : String(values[i]))) };
+    return { locked: true, token, values: startValues(readKeys, values) };
   }
 
   async endAuction({ lockKeys, token, writes = [], commitIds = [], hold, ifOpen = [] }: AuctionEnd): Promise<boolean> {
@@ -232,16 +231,23 @@ export class RedisStore implements Store {
     );
   }
 
-  async claimHold(id: string, extendReservationsTo: number): Promise<ClaimResult> {
-    const [state, payload, reservations] = await this.#call(() =>
-      this.#scripts.leadexClaimHold(2, holdKey(id), EXPIRY_KEY, extendReservationsTo),
-    );
+  async claimHold(id: string, extendReservationsTo: number, begin?: AuctionStart): Promise<ClaimResult> {
+    const keys = [holdKey(id), EXPIRY_KEY];
+    const args: Arg[] = [extendReservationsTo, '', '', ''];
+    const token = begin ? randomBytes(16).toString('hex') : '';
+    if (begin) {
+      keys.push(...begin.lockKeys.map(lockKey), ...begin.readKeys.map(counterKey));
+      args.splice(1, 3, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs'));
+    }
+    const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#scripts.leadexClaimHold(keys.length, ...keys, ...args));
     if (state === 'missing') return { state: 'missing' };
     if (state === 'already_claimed') return { state: 'already_claimed' };
-    if (state !== 'claimed' || payload === undefined || reservations === undefined) {
+    if (state !== 'claimed' || typeof payload !== 'string' || typeof reservations !== 'string') {
       throw new Error(`claim script answered ${String(state)}`);
     }
-    return { state: 'claimed', hold: { payload, reservationIds: JSON.parse(reservations) as string[] } };
+    const claimed: ClaimResult = { state: 'claimed', hold: { payload, reservationIds: JSON.parse(reservations) as string[] } };
+    if (begin) claimed.start = locked === 1 ? { locked: true, token, values: startValues(begin.readKeys, values) } : { locked: false };
+    return claimed;
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<string | null> {
@@ -342,6 +348,12 @@ export class RedisStore implements Store {
       clearTimeout(timer);
     }
   }
+}
+
+/** The values an auction's start read, in the order of `readKeys`. */
+function startValues(readKeys: string[], values: Array<number | string | null>): Array<string | null> {
+  // Lua drops trailing nils from a table: missing trailing values come back short.
+  return readKeys.map((_key, i) => (values[i] === undefined || values[i] === null ? null : String(values[i])));
 }
 
 /** ioredis refused to write the command at all (the stream is gone and the offline queue is off). */

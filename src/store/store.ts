@@ -81,8 +81,16 @@ export interface HoldRecord {
   reservationIds: string[];
 }
 
+/** A consumer auction to start, as beginAuction() does. */
+export interface AuctionStart {
+  lockKeys: string[];
+  lockTtlMs: number;
+  readKeys: string[];
+}
+
 export type ClaimResult =
-  | { state: 'claimed'; hold: HoldRecord }
+  /** `start`: how the auction asked for with the claim started, when one was. */
+  | { state: 'claimed'; hold: HoldRecord; start?: AuctionStartResult }
   | { state: 'missing' }
   | { state: 'already_claimed' };
 
@@ -138,9 +146,11 @@ export interface Store {
 
   /**
    * Claim a hold exactly once across all nodes; on success its reservations' expiry is moved
-   * to extendReservationsTo (absolute epoch ms) so a post in progress is not swept.
+   * to extendReservationsTo (absolute epoch ms) so a post in progress is not swept. With
+   * `begin`, a successful claim also starts that auction as beginAuction() would, in the same
+   * atomic round trip; a hold that is missing or already claimed takes no lock.
    */
-  claimHold(id: string, extendReservationsTo: number): Promise<ClaimResult>;
+  claimHold(id: string, extendReservationsTo: number, begin?: AuctionStart): Promise<ClaimResult>;
 
   /** A lease-style lock: returns a token when acquired, null when someone else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<string | null>;

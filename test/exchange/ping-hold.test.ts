@@ -70,6 +70,28 @@ describe.each(['redis', 'memory'] as const)('a ping\'s hold with the %s store', 
     expect(await capUsed(only.id)).toBe(1);
   });
 
+  it('is posted under the consumer lock its claim took, screening the consumer the post reveals', async () => {
+    // Shared, so that no exclusivity stands in the way of the buyer's own dedupe window.
+    const only = await campaign(20, { mode: 'shared', caps: [{ period: 'day', leads: 100 }], dedupe_days: 30 });
+    await exchange.admin.activateOnly([only.id]);
+    const consumer = sampleLead();
+    const again = sampleLead({ contact: consumer.contact });
+
+    const first = await ping(consumer);
+    expect((await post(first.body.ping_id, consumer)).body).toMatchObject({ status: 'sold', buyers: 1 });
+    // Pinged without contact hashes, so the ping cannot tell; the post can.
+    const second = await ping(again);
+    expect(second.body).toMatchObject({ status: 'bid' });
+    expect((await post(second.body.ping_id, again)).body).toMatchObject({ status: 'duplicate', reasons: ['duplicate_consumer'] });
+    // From another affiliate the same consumer is no resend, but this buyer already bought it.
+    const otherKey = (await exchange.admin.affiliate()).api_key;
+    const third = await exchange.call('POST', '/v1/ping', { token: otherKey, body: { vertical: again.vertical, data: again.data } });
+    const posted = await exchange.call('POST', '/v1/post', { token: otherKey, body: { ping_id: third.body.ping_id, contact: again.contact, consent: again.consent } });
+    expect(posted.body).toMatchObject({ status: 'unsold', buyers: 0 });
+    expect(only.server.received.posts).toHaveLength(1);
+    expect(await capUsed(only.id)).toBe(1);
+  });
+
   it('is not kept for a winner whose cap ran out at once: the next bid is held instead', async () => {
     // Eight pings at once all see the rich campaign eligible; only two can reserve it.
     const rich = await campaign(50, { caps: [{ period: 'day', leads: 2 }] });

@@ -158,6 +158,26 @@ describe('three exchange nodes on one Postgres and one Redis', () => {
     expect(new Set(sales.map((s) => s.buyer_id)).size).toBe(sales.length);
   });
 
+  it('a ping is posted on whichever node the post reaches, and the consumer is screened there the same', async () => {
+    const c = await campaign({}, {}, 25);
+    await activateOnly([c.id]);
+    const consumer = sampleLead();
+    // No contact hashes at ping time: the consumer is only known, and screened, at the post.
+    const twoPhase = async (pingNode: ExchangeProcess, postNode: ExchangeProcess) => {
+      const lead = sampleLead({ contact: consumer.contact });
+      const ping = await call(pingNode, 'POST', '/v1/ping', affiliateKey, { vertical: lead.vertical, data: lead.data });
+      expect(ping.body).toMatchObject({ status: 'bid' });
+      return call(postNode, 'POST', '/v1/post', affiliateKey, { ping_id: ping.body.ping_id, contact: lead.contact, consent: lead.consent });
+    };
+
+    // Pinged on one node, posted on another: that node learns the hold from the store.
+    expect((await twoPhase(nodes[0]!, nodes[1]!)).body).toMatchObject({ status: 'sold', buyers: 1 });
+    // The same consumer again, posted on another node than its ping, then on the node of its ping.
+    expect((await twoPhase(nodes[1]!, nodes[2]!)).body).toMatchObject({ status: 'duplicate', reasons: ['duplicate_consumer'] });
+    expect((await twoPhase(nodes[2]!, nodes[2]!)).body).toMatchObject({ status: 'duplicate', reasons: ['duplicate_consumer'] });
+    expect(c.server.received.posts).toHaveLength(1);
+  });
+
   it('pacing of 30 a minute admits 30 (±1) in a minute across the nodes', async () => {
     const c = await campaign({ max_per_minute: 30 });
     await activateOnly([c.id]);

@@ -229,6 +229,26 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         expect(await store.claimHold('h1', T0)).toEqual({ state: 'already_claimed' });
       });
 
+      it('a claim can begin the consumer auction of its post in the same call, taking no lock unless it claims', async () => {
+        await store.endAuction({ lockKeys: [], token: 'none', writes: [{ key: 'sent:c', value: 'stamp', ttlSeconds: 60 }] });
+        await store.putHold('h1', { payload: 'p', reservationIds: [] }, 60_000);
+        const begin = { lockKeys: ['consumer:c'], lockTtlMs: 5_000, readKeys: ['sent:c', 'bought:c'] };
+
+        const claimed = await store.claimHold('h1', T0, begin);
+
+        expect(claimed).toEqual({ state: 'claimed', hold: { payload: 'p', reservationIds: [] }, start: { locked: true, token: expect.any(String), values: ['stamp', null] } });
+        expect((await store.beginAuction(['consumer:c'], 5_000, [])).locked).toBe(false);
+        // Claimed already, or never there: no lock is taken.
+        const other = { ...begin, lockKeys: ['consumer:d'] };
+        expect(await store.claimHold('h1', T0, other)).toEqual({ state: 'already_claimed' });
+        expect(await store.claimHold('nope', T0, other)).toEqual({ state: 'missing' });
+        expect((await store.beginAuction(['consumer:d'], 5_000, [])).locked).toBe(true);
+        // The consumer busy in another auction: the hold is still this post's, the lock is not.
+        await store.putHold('h2', { payload: 'q', reservationIds: [] }, 60_000);
+        expect(await store.claimHold('h2', T0, begin)).toEqual({ state: 'claimed', hold: { payload: 'q', reservationIds: [] }, start: { locked: false } });
+        expect(await store.claimHold('h2', T0)).toEqual({ state: 'already_claimed' });
+      });
+
       it('claiming an unknown hold answers missing', async () => {
         expect(await store.claimHold('nope', T0)).toEqual({ state: 'missing' });
       });
