@@ -91,14 +91,15 @@ export function cpuDelta(before: Map<number, number>, after: Map<number, number>
 }
 
 /** Total busy and idle CPU ms of the whole machine, from /proc/stat. */
-export function machineCpuMs(): { busy: number; total: number } {
+export function machineCpuMs(): { busy: number; total: number; steal: number } {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
     const values = line.trim().split(/\s+/).slice(1).map(Number);
     const idle = (values[3] ?? 0) + (values[4] ?? 0);
     const total = values.reduce((a, b) => a + b, 0);
-    return { busy: ((total - idle) * 1000) / CLK_TCK, total: (total * 1000) / CLK_TCK };
+    // Steal: time the hypervisor gave our virtual CPUs to someone else while they had work.
+    return { busy: ((total - idle) * 1000) / CLK_TCK, total: (total * 1000) / CLK_TCK, steal: ((values[7] ?? 0) * 1000) / CLK_TCK };
   } catch {
-    return { busy: 0, total: 0 };
+    return { busy: 0, total: 0, steal: 0 };
   }
 }
