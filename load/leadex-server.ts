@@ -105,6 +105,12 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
   await adminQuery(`create database ${database}`);
   let child: Child | undefined;
   const drop = async () => {
+    if (process.env.BENCH_KEEP_DB === '1') {
+      // Kept to read the lead timelines afterwards; its Redis keys go, they only hold counters.
+      process.stderr.write(`kept database ${database} (BENCH_KEEP_DB=1): drop it when done\n`);
+      await deleteRedisPrefix(keyPrefix).catch(() => {});
+      return;
+    }
     await adminQuery(`drop database if exists ${database} with (force)`).catch((error: unknown) => {
       process.stderr.write(`could not drop ${database}: ${String(error)}\n`);
     });
