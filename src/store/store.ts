@@ -89,7 +89,7 @@ export interface AuctionStart {
 }
 
 export type ClaimResult =
-  /** `start`: how the auction asked for with the claim started, when one was. */
+  /** `start`: only when claimHold was asked to begin an auction, whether that auction began. */
   | { state: 'claimed'; hold: HoldRecord; start?: AuctionStartResult }
   | { state: 'missing' }
   | { state: 'already_claimed' };
