@@ -70,7 +70,7 @@ describe.each(['redis', 'memory'] as const)('a ping\'s hold with the %s store', 
     expect(await capUsed(only.id)).toBe(1);
   });
 
-  it('is posted under the consumer lock its claim took, screening the consumer the post reveals', async () => {
+  it('is screened at its post against the consumer the post reveals, read with the claim', async () => {
     // Shared, so that no exclusivity stands in the way of the buyer's own dedupe window.
     const only = await campaign(20, { mode: 'shared', caps: [{ period: 'day', leads: 100 }], dedupe_days: 30 });
     await exchange.admin.activateOnly([only.id]);
