@@ -469,6 +469,9 @@ export class Exchange {
       await releaseReservations(this.#deps, subject.leadId, sold.map((s) => ({ bid: s.bid, reservationId: s.reservationId, caps: [], capValues: [] })), 'not_recorded').catch(() => {});
       throw new ServiceUnavailable('The lead could not be recorded; nothing was sold', 1, error);
     }
+    // The timeline says when the sale became a record, not when its row was built: the wait for
+    // Postgres belongs between the buyer's acceptance and the sale, where a dispute looks for it.
+    const recordedAt = clock.now();
     // The sale stands (it is recorded): one store call commits its reservations, writes what the
     // lead taught about the consumer and releases the consumer's lock. The answer does not wait
     // for it: the record is what makes the sale, a commit the store cannot take is retried, and
@@ -481,7 +484,7 @@ export class Exchange {
       const sale = sold[i]!;
       audit.event({
         lead_id: subject.leadId,
-        at: now,
+        at: recordedAt,
         type: 'sale.recorded',
         campaign_id: sale.bid.campaignId,
         detail: { sale_id: sale.saleId, buyer_id: sale.bid.buyerId, price: toDollars(sale.bid.amount), payout: toDollars(payouts[i]!) },
@@ -489,12 +492,12 @@ export class Exchange {
       for (const alert of capAlerts(sale.caps, sale.capValues, sale.bid.amount)) {
         const { period, measure, limit } = alert.counter;
         const money = (cents: number) => (measure === 'spend' ? toDollars(cents) : cents);
-        audit.event({ lead_id: subject.leadId, at: now, type: 'cap.alert', campaign_id: sale.bid.campaignId, detail: { level: alert.level, period, measure, used: money(alert.used), limit: money(limit) } });
+        audit.event({ lead_id: subject.leadId, at: recordedAt, type: 'cap.alert', campaign_id: sale.bid.campaignId, detail: { level: alert.level, period, measure, used: money(alert.used), limit: money(limit) } });
         metrics.capAlerts.inc({ campaign_id: sale.bid.campaignId, period, measure, level: String(alert.level) });
       }
     }
     const type = status === 'sold' ? 'lead.sold' : status === 'rejected' ? 'lead.rejected' : 'lead.unsold';
-    audit.event({ lead_id: subject.leadId, at: now, type, campaign_id: null, detail: { status, mode, payout: answer.payout, buyers: sold.length, ...(reasons.length > 0 ? { reasons } : {}) } });
+    audit.event({ lead_id: subject.leadId, at: recordedAt, type, campaign_id: null, detail: { status, mode, payout: answer.payout, buyers: sold.length, ...(reasons.length > 0 ? { reasons } : {}) } });
     metrics.leads.inc({ via, status });
     metrics.auctionSeconds.observe({ via }, (clock.now() - startedAt) / 1000);
     return answer;

@@ -1,4 +1,5 @@
 // Section 3.1 and 5, end to end: real buyers on loopback, real Postgres and Redis.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accepting, bidding, noBid, rejecting, startBuyerServer, type BuyerServer } from '../support/buyer-server.ts';
 import { sampleLead, startExchange, type TestExchange } from '../support/exchange.ts';
@@ -53,6 +54,36 @@ describe('a direct post', () => {
     const lead = await exchange.admin.lead(answer.body.lead_id);
     expect(lead.lead.status).toBe('sold');
     expect(lead.sales).toEqual([expect.objectContaining({ campaign_id: high.campaign.id, price: 21, payout: 16.8 })]);
+  });
+
+  it('stamps the sale with the moment it was recorded, so a slow commit shows between acceptance and sale', async () => {
+    const { campaign } = await biddingCampaign(19);
+    await exchange.admin.activateOnly([campaign.id]);
+    // Another session holds the leads table: the sale's insert waits on real Postgres until it lets go.
+    let locked!: () => void;
+    const lockHeld = new Promise<void>((resolve) => (locked = resolve));
+    const HOLD_MS = 300;
+    const holder = exchange.database.db.transaction().execute(async (trx) => {
+      await sql`lock table leads in exclusive mode`.execute(trx);
+      locked();
+      await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+    });
+    await lockHeld;
+
+    const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
+    const answeredAt = Date.now();
+    await holder;
+
+    expect(answer.body).toMatchObject({ status: 'sold' });
+    let lead: any;
+    await waitFor(async () => {
+      lead = await exchange.admin.lead(answer.body.lead_id);
+      return lead.timeline.some((e: any) => e.type === 'lead.sold');
+    }, 2000, 'the lead.sold event');
+    const at = (type: string) => Date.parse(lead.timeline.find((e: any) => e.type === type).at);
+    expect(at('sale.recorded') - at('post.accepted')).toBeGreaterThanOrEqual(HOLD_MS - 100);
+    expect(at('lead.sold')).toBeGreaterThanOrEqual(at('sale.recorded'));
+    expect(at('lead.sold')).toBeLessThanOrEqual(answeredAt);
   });
 
   it('shares a lead among up to max_shared distinct buyers when their sum beats the best exclusive bid', async () => {
