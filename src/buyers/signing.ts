@@ -1,23 +1,22 @@
 // Section 4 request signing. The exchange signs every outbound ping and post; buyers verify with
 // `verifySignature` (or its equivalent in their language) so that a leaked ping_url cannot be used
 // to feed them forged leads, and a captured request cannot be replayed later.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual, type Hmac } from 'node:crypto';
 
 const SCHEME = 'v1=';
 const DEFAULT_TOLERANCE_SECONDS = 300;
 
-function hmac(secret: string, timestamp: string, rawBody: string | Uint8Array): Buffer {
+function hmac(secret: string, timestamp: string, rawBody: string | Uint8Array): Hmac {
   // A string body (every outbound request) goes in one update: each update is a call into C++.
   // A Buffer body is updated apart rather than decoded: the signature is over the exact bytes.
-  if (typeof rawBody === 'string') return createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest();
-  return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest();
+  if (typeof rawBody === 'string') return createHmac('sha256', secret).update(`${timestamp}.${rawBody}`);
+  return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody);
 }
 
 /** `v1=<hex HMAC-SHA256 of "<timestamp>.<rawBody>">`, the value of `x-leadex-signature`. */
 export function signBody(secret: string, timestamp: string, rawBody: string | Uint8Array): string {
   // Hex straight from the digest: a Buffer in between cost a third of each signature (11 a lead).
-  if (typeof rawBody === 'string') return SCHEME + createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex');
-  return SCHEME + hmac(secret, timestamp, rawBody).toString('hex');
+  return SCHEME + hmac(secret, timestamp, rawBody).digest('hex');
 }
 
 /**
@@ -44,7 +43,7 @@ export function verifySignature(
   const nowSeconds = (options.nowMs ?? Date.now()) / 1000;
   if (Math.abs(nowSeconds - Number(timestamp)) > tolerance) return false;
 
-  const expected = hmac(secret, timestamp, rawBody);
+  const expected = hmac(secret, timestamp, rawBody).digest();
   let matched = false;
   for (const part of header.split(',')) {
     const candidate = part.trim();

@@ -233,12 +233,10 @@ export class RedisStore implements Store {
 
   async claimHold(id: string, extendReservationsTo: number, begin?: AuctionStart): Promise<ClaimResult> {
     const keys = [holdKey(id), EXPIRY_KEY];
-    const args: Arg[] = [extendReservationsTo, '', '', ''];
     const token = begin ? randomBytes(16).toString('hex') : '';
-    if (begin) {
-      keys.push(...begin.lockKeys.map(lockKey), ...begin.readKeys.map(counterKey));
-      args.splice(1, 3, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs'));
-    }
+    // Without an auction to begin, an empty lock count tells the script to take no lock.
+    const args: Arg[] = begin ? [extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs')] : [extendReservationsTo, '', '', ''];
+    if (begin) keys.push(...begin.lockKeys.map(lockKey), ...begin.readKeys.map(counterKey));
     const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#scripts.leadexClaimHold(keys.length, ...keys, ...args));
     if (state === 'missing') return { state: 'missing' };
     if (state === 'already_claimed') return { state: 'already_claimed' };
