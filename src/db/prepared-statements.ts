@@ -21,24 +21,39 @@ function nameOf(sql: string): string | null {
   return end < 0 ? null : sql.slice(MARK.length, end);
 }
 
-/** The pool Kysely is given: pg's own, with marked statements sent as named ones. */
+/**
+ * The pool Kysely is given: pg's own, with marked statements sent as named ones. Kysely keeps one
+ * connection object per client it is handed (in a WeakMap), so each pooled client gets one
+ * wrapper for its whole life: a new wrapper per checkout was a new connection object and a new
+ * WeakMap entry per query, which only a full garbage collection cleared.
+ */
 export function preparingPool(pool: pg.Pool): PostgresPool {
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   return {
     options: pool.options,
     end: () => pool.end(),
     connect: async (): Promise<PostgresPoolClient> => {
       const client = await pool.connect();
-      return {
-        get processID() {
-          return (client as unknown as { processID?: number }).processID;
-        },
-        query: ((sql: unknown, parameters?: ReadonlyArray<unknown>) => {
-          const name = typeof sql === 'string' ? nameOf(sql) : null;
-          if (name !== null) return client.query({ name, text: sql as string, values: parameters as unknown[] });
-          return client.query(sql as string, parameters as unknown[]);
-        }) as unknown as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => client.release(destroy),
-      };
+      let wrapper = wrappers.get(client);
+      if (wrapper === undefined) {
+        wrapper = wrap(client);
+        wrappers.set(client, wrapper);
+      }
+      return wrapper;
     },
+  };
+}
+
+function wrap(client: pg.PoolClient): PostgresPoolClient {
+  return {
+    get processID() {
+      return (client as unknown as { processID?: number }).processID;
+    },
+    query: ((sql: unknown, parameters?: ReadonlyArray<unknown>) => {
+      const name = typeof sql === 'string' ? nameOf(sql) : null;
+      if (name !== null) return client.query({ name, text: sql as string, values: parameters as unknown[] });
+      return client.query(sql as string, parameters as unknown[]);
+    }) as unknown as PostgresPoolClient['query'],
+    release: (destroy?: boolean) => client.release(destroy),
   };
 }

@@ -2,12 +2,13 @@
 // prepared statements, parsed and planned once per connection; PGlite runs the same SQL as is.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchAuditWriter } from '../../src/audit/batch-writer.ts';
 import { openPglite, openPostgres, type Database } from '../../src/db/database.ts';
 import { LeadRepository } from '../../src/db/lead-repository.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import { preparedAs } from '../../src/db/prepared-statements.ts';
+import { preparedAs, preparingPool } from '../../src/db/prepared-statements.ts';
 import type { NewLead } from '../../src/db/schema.ts';
 import { PiiCipher } from '../../src/pii/cipher.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -52,6 +53,22 @@ describe('prepared statements on Postgres', () => {
     const prepared = await sql<{ name: string }>`select name from pg_prepared_statements order by name`.execute(oneConnection.db);
     expect(prepared.rows.map((row) => row.name)).toEqual(['leadex_record_leads', 'leadex_write_events']);
     expect(await oneConnection.db.selectFrom('leads').select('id').where('id', 'like', 'ld_prep_%').execute()).toHaveLength(3);
+  });
+
+  it('hand Kysely one connection per pooled client, not a new one per checkout', async () => {
+    // Kysely keeps a connection object per client it is given; a fresh wrapper per query was a
+    // fresh connection object (and WeakMap entry) per query.
+    const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+    try {
+      const preparing = preparingPool(pool);
+      const first = await preparing.connect();
+      first.release();
+      const second = await preparing.connect();
+      second.release();
+      expect(second).toBe(first);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('refuse a statement name that could not be a plain SQL comment', () => {
