@@ -362,7 +362,7 @@ async function startFloor(fleet: Fleet, nodeArgs: string[]): Promise<{ child: Ch
   const child = spawnNode({
     script: join(HERE, 'floor.ts'),
     cwd: ROOT,
-    nodeArgs,
+    nodeArgs: [...(process.env.BENCH_FLOOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...nodeArgs],
     env: { FLOOR_BUYERS: JSON.stringify(buyers), FLOOR_PORT: '0' },
     echo: '[floor]',
   });

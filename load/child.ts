@@ -25,7 +25,7 @@ export interface SpawnOptions {
   nodeArgs?: string[];
   env?: Record<string, string>;
   cwd?: string;
-  /** Prefix for echoing the child's stderr to ours (undefined: stay quiet). */
+  /** Prefix for echoing the child's stderr, and its stdout lines that are not JSON, to ours (undefined: stay quiet). */
   echo?: string;
   /** Keep JSON lines (default true); the fleet prints only a few. */
   keepJson?: boolean;
@@ -55,6 +55,7 @@ export function spawnNode(options: SpawnOptions): Child {
     try {
       parsed = JSON.parse(line);
     } catch {
+      if (options.echo !== undefined) process.stderr.write(`${options.echo} ${line}\n`);
       return;
     }
     if (typeof parsed !== 'object' || parsed === null) return;
