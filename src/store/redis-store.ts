@@ -85,9 +85,9 @@ export class RedisStore implements Store {
       maxRetriesPerRequest: 1,
       // No auto-pipelining: each of its batches is a Pipeline whose own accessor closes over it,
       // and V8's scavenger kept every such batch, with its commands, keys and replies, until the
-      // next full collection. At 200 auctions/s that doubled what each scavenge copies (6.3 against
-      // 4.1 MB) and cost 7% more CPU per auction; at full load the syscalls it saved did not show
-      // (load/README.md, "What the young generation keeps").
+      // next full collection. At 200 auctions/s each scavenge copied half as much again (6.3
+      // against 4.1 MB) and an auction cost 7% more CPU; at full load the syscalls it saved did not
+      // show (load/README.md, "What the young generation keeps").
       enableAutoPipelining: false,
       connectTimeout: Math.max(this.#timeoutMs, 5000),
       // Never give up: the node must recover by itself when Redis comes back; capped at 1 s so it
