@@ -3,6 +3,8 @@
 // affiliate, and one buyer + bid campaign per fleet buyer (each with a generous daily cap, so the
 // cap path runs on every auction without ever stopping one).
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -14,6 +16,15 @@ export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 /** The leadex checkout to run: this one, or another (e.g. a `git worktree` of another commit). */
 const ROOT = process.env.BENCH_LEADEX_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
+
+/** The Node flags `npm start` gives leadex (the checkout's own package.json), so the bench runs what operators run. */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/).filter(Boolean);
+  const script = words.indexOf('src/main.ts');
+  if (words[0] !== 'node' || script < 0) throw new Error(`cannot read the Node flags of npm start: ${pkg.scripts?.start}`);
+  return words.slice(1, script);
+}
 
 export const VERTICAL = {
   key: 'auto_insurance',
@@ -122,7 +133,7 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
     child = spawnNode({
       script: 'src/main.ts',
       cwd: ROOT,
-      nodeArgs: [...(process.env.BENCH_LEADEX_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(options.nodeArgs ?? [])],
+      nodeArgs: [...startFlags(), ...(process.env.BENCH_LEADEX_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(options.nodeArgs ?? [])],
       env: {
         DATABASE_URL: databaseUrl(database),
         REDIS_URL: BENCH_REDIS_URL,
