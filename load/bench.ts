@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeLatency, parseLatency, startFleet, type Fleet, type FleetCounts, type Latency } from './buyer-fleet.ts';
-import { spawnNode, type Child } from './child.ts';
+import { flagsFromEnv, spawnNode, type Child } from './child.ts';
 import { attachInspector, attachProfiler, INSPECT_ARGS, profilerOf, type Profiler } from './inspector.ts';
 import { drive, directLead, type DriveResult, type Mode, type RateDriver } from './driver.ts';
 import { startLeadex, type Census, type Leadex } from './leadex-server.ts';
@@ -362,7 +362,7 @@ async function startFloor(fleet: Fleet, nodeArgs: string[]): Promise<{ child: Ch
   const child = spawnNode({
     script: join(HERE, 'floor.ts'),
     cwd: ROOT,
-    nodeArgs: [...(process.env.BENCH_FLOOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...nodeArgs],
+    nodeArgs: [...flagsFromEnv('BENCH_FLOOR_NODE_ARGS'), ...nodeArgs],
     env: { FLOOR_BUYERS: JSON.stringify(buyers), FLOOR_PORT: '0' },
     echo: '[floor]',
   });

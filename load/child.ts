@@ -33,6 +33,11 @@ export interface SpawnOptions {
 
 const TAIL = 50;
 
+/** Node/V8 flags from an environment variable (`BENCH_LEADEX_NODE_ARGS`, `BENCH_FLOOR_NODE_ARGS`), split on spaces. */
+export function flagsFromEnv(name: string): string[] {
+  return process.env[name]?.split(/\s+/).filter(Boolean) ?? [];
+}
+
 export function spawnNode(options: SpawnOptions): Child {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...(options.args ?? [])], {
     cwd: options.cwd ?? process.cwd(),

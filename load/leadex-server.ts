@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freePort, spawnNode, type Child } from './child.ts';
+import { flagsFromEnv, freePort, spawnNode, type Child } from './child.ts';
 import type { FleetBuyer } from './buyer-fleet.ts';
 
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -133,7 +133,7 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
     child = spawnNode({
       script: 'src/main.ts',
       cwd: ROOT,
-      nodeArgs: [...startFlags(), ...(process.env.BENCH_LEADEX_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(options.nodeArgs ?? [])],
+      nodeArgs: [...startFlags(), ...flagsFromEnv('BENCH_LEADEX_NODE_ARGS'), ...(options.nodeArgs ?? [])],
       env: {
         DATABASE_URL: databaseUrl(database),
         REDIS_URL: BENCH_REDIS_URL,
