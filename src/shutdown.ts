@@ -20,12 +20,19 @@ export interface ShutdownParts {
   drainTimeoutMs: number;
   /** How long answered keep-alive connections get to go away before they are cut. */
   connectionGraceMs?: number;
+  /** How long the server keeps its connections after it stops taking work, for requests already on their way. */
+  transitGraceMs?: number;
 }
 
 /** Resolves once everything is closed; `drained` is false when in-flight requests were cut. */
 export async function shutDown(parts: ShutdownParts): Promise<{ drained: boolean }> {
   const { server, inFlight, log } = parts;
   inFlight.stopAccepting();
+  // server.close() drops every connection that looks idle at once, and a request sent a moment
+  // before the signal can still be on its way over one of them: it would meet a reset instead of
+  // an answer. For a moment the server keeps them, and its port, so such a request is read and
+  // refused (503, Connection: close), which a client knows to send again elsewhere.
+  await new Promise((resolve) => setTimeout(resolve, parts.transitGraceMs ?? 250));
   let serverClosed = false;
   const closed = new Promise<void>((resolve) =>
     server.close(() => {

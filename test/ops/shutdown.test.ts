@@ -2,7 +2,11 @@
 // flight finish (their buyers may already hold the lead), answers them, flushes their events,
 // refuses what comes after, and exits 0 within the bound of one auction.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bidding, accepting, startBuyerServer, type BuyerServer, type Handler } from '../support/buyer-server.ts';
 import { freePort } from '../support/own-services.ts';
@@ -142,4 +146,35 @@ describe('SIGTERM during traffic', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   }, 90_000);
+
+  it('answers, not resets, a request that comes over a kept-alive connection just after the signal', async () => {
+    // server.close() drops idle connections at once; a request already on its way over one would
+    // meet a reset. For a moment after the signal the server keeps them and refuses such requests.
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'leadex-shutdown-'));
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', DATABASE_URL: '', REDIS_URL: '' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const connection = new Client(`http://127.0.0.1:${port}`);
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, 30_000, 'leadex to be ready');
+      const ready = await connection.request({ method: 'GET', path: '/readyz' });
+      expect(ready.statusCode).toBe(200);
+      await ready.body.dump();
+
+      child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const late = await connection.request({ method: 'GET', path: '/readyz' });
+      await late.body.dump();
+
+      expect(late.statusCode).toBe(503);
+      expect(await exited).toBe(0);
+    } finally {
+      await connection.close().catch(() => {});
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
