@@ -1,6 +1,7 @@
 // Section 6: the operator's API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../src/buyers/signing.ts';
+import { hashApiKey } from '../../src/catalog/api-keys.ts';
 import { accepting, bidding, startBuyerServer, type BuyerServer } from '../support/buyer-server.ts';
 import { ADMIN_TOKEN, sampleLead, startExchange, type TestExchange } from '../support/exchange.ts';
 
@@ -71,6 +72,45 @@ describe('the admin API', () => {
     const toBid = await exchange.call('PATCH', `/v1/admin/campaigns/${fixed.id}`, { token: ADMIN_TOKEN, body: { pricing: { type: 'bid' } } });
     expect(toBid.status).toBe(400);
     await exchange.admin.request('DELETE', `/campaigns/${fixed.id}`);
+  });
+
+  it('accepts what another node created a moment ago, before this node has heard of it', async () => {
+    // Nodes hear of each other's changes within about a second. An operator's script that
+    // creates a buyer through one node and its campaign through the next must not be refused in
+    // between: the database, not this node's memory, says what exists. Here the rows are written
+    // as another node writes them, and nothing tells this node.
+    const { repository } = exchange.runtime.deps;
+    const buyerId = `by_elsewhere_${Date.now()}`;
+    await repository.insertBuyer({ id: buyerId, name: 'Elsewhere', balance: null, credit_limit: 0, status: 'active' }, hashApiKey(`lxb_elsewhere_${buyerId}`));
+    await repository.insertVertical({ key: 'solar_elsewhere', fields: [{ name: 'zip', type: 'string', required: true }], max_shared: 1, exclusive_days: 0, duplicate_days: 0 });
+
+    const created = await exchange.call('POST', '/v1/admin/campaigns', {
+      token: ADMIN_TOKEN,
+      body: {
+        buyer_id: buyerId, name: 'x', vertical: 'solar_elsewhere', mode: 'exclusive', pricing: { type: 'bid' },
+        ping_url: server.pingUrl, post_url: server.postUrl, filters: { all: [{ field: 'zip', op: 'prefix', value: '9' }] },
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ buyer_id: buyerId, vertical: 'solar_elsewhere' });
+
+    // And a campaign created elsewhere has its status here at once.
+    const campaignId = `cp_elsewhere_${Date.now()}`;
+    await repository.insertCampaign({ ...created.body, id: campaignId, signing_secret: 'lxs_elsewhere' });
+    const status = await exchange.call('GET', `/v1/admin/campaigns/${campaignId}/status`, { token: ADMIN_TOKEN });
+    expect(status.status).toBe(200);
+    expect(status.body).toMatchObject({ campaign_id: campaignId });
+
+    // What exists nowhere is still refused.
+    const missing = await exchange.call('POST', '/v1/admin/campaigns', {
+      token: ADMIN_TOKEN,
+      body: { buyer_id: 'by_nowhere', name: 'x', vertical: 'solar_elsewhere', mode: 'exclusive', pricing: { type: 'bid' }, ping_url: server.pingUrl, post_url: server.postUrl },
+    });
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors.map((e: any) => e.path)).toEqual(['buyer_id']);
+    expect((await exchange.call('GET', '/v1/admin/campaigns/cp_nowhere/status', { token: ADMIN_TOKEN })).status).toBe(404);
+    await exchange.admin.request('DELETE', `/campaigns/${created.body.id}`);
+    await exchange.admin.request('DELETE', `/campaigns/${campaignId}`);
   });
 
   it('shows the signing secret once, and every outbound request is signed with it', async () => {

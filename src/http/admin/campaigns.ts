@@ -25,8 +25,20 @@ function filterFields(filter: Filter | null | undefined, into: string[] = []): s
 export function campaignRoutes({ repository, catalog, store, clock, leads, breakers }: AdminDeps): Hono {
   const routes = new Hono();
 
+  /**
+   * A node hears of changes made through other nodes only within about a second, so what this
+   * node does not know may still exist: an operator's script that creates a buyer through one
+   * node and its campaign through the next. Before refusing, the catalog is reloaded from the
+   * database, which is the truth. Only admin requests do this; a miss on the auction path must
+   * not cost a database read.
+   */
+  async function knowing(isKnown: () => boolean): Promise<void> {
+    if (!isKnown()) await catalog.reload();
+  }
+
   /** References must point at things that exist, and filters at fields the vertical has. */
-  function checkReferences(input: { buyer_id?: string; vertical?: string; filters?: Filter | null }, verticalKey: string): void {
+  async function checkReferences(input: { buyer_id?: string; vertical?: string; filters?: Filter | null }, verticalKey: string): Promise<void> {
+    await knowing(() => (input.buyer_id === undefined || catalog.buyer(input.buyer_id) !== undefined) && catalog.vertical(verticalKey) !== undefined);
     const errors: FieldError[] = [];
     if (input.buyer_id !== undefined && !catalog.buyer(input.buyer_id)) errors.push({ path: 'buyer_id', message: `unknown buyer '${input.buyer_id}'` });
     const vertical = catalog.vertical(verticalKey);
@@ -42,7 +54,7 @@ export function campaignRoutes({ repository, catalog, store, clock, leads, break
 
   routes.post('/', async (c) => {
     const input = parseOrThrow(campaignCreate, (await readJson(c)).value, 'Invalid campaign');
-    checkReferences(input, input.vertical);
+    await checkReferences(input, input.vertical);
     const campaign: CampaignWithSecret = { id: newId('cp'), ...input, signing_secret: newSecret('lxs') };
     await repository.insertCampaign(campaign);
     await catalog.changed();
@@ -68,7 +80,7 @@ export function campaignRoutes({ repository, catalog, store, clock, leads, break
     // A patch is valid only if the campaign it produces is: e.g. bid pricing needs a ping_url.
     const { id: _id, ...stored } = current;
     const merged = parseOrThrow(campaignCreate, { ...stored, ...patch }, 'Invalid campaign');
-    checkReferences(merged, merged.vertical);
+    await checkReferences(merged, merged.vertical);
     const campaign = await repository.updateCampaign(current.id, patch);
     if (!campaign) throw new NotFound(`No campaign ${c.req.param('id')}`);
     await catalog.changed();
@@ -83,8 +95,10 @@ export function campaignRoutes({ repository, catalog, store, clock, leads, break
   });
 
   routes.get('/:id/status', async (c) => {
-    const campaign = catalog.campaign(c.req.param('id'));
-    if (!campaign) throw new NotFound(`No campaign ${c.req.param('id')}`);
+    const id = c.req.param('id');
+    await knowing(() => catalog.campaign(id) !== undefined);
+    const campaign = catalog.campaign(id);
+    if (!campaign) throw new NotFound(`No campaign ${id}`);
     const now = clock.now();
     const buyer = catalog.buyer(campaign.buyer_id);
     if (!buyer) throw new NotFound(`No buyer ${campaign.buyer_id}`);
