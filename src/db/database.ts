@@ -5,6 +5,7 @@ import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
 import { preparingPool } from './prepared-statements.ts';
+import { QueryDeadlines } from './query-deadlines.ts';
 
 export interface Database {
   readonly db: Kysely<DB>;
@@ -20,15 +21,17 @@ export interface PostgresOptions {
   /** Isolates a test run in its own schema. */
   searchPath?: string;
   maxConnections?: number;
+  /** How long a query may go unanswered before it fails as a connection failure. Default 10 000. */
+  queryTimeoutMs?: number;
 }
 
 export function openPostgres(options: PostgresOptions): Database {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.maxConnections ?? 10,
+    // Without these (and the query deadlines below) a dead database makes queries hang instead
+    // of failing into a 503.
     connectionTimeoutMillis: 2000,
-    // Without these a dead database makes queries hang instead of failing into a 503.
-    query_timeout: 10_000,
     keepAlive: true,
     ...(options.searchPath ? { options: `-c search_path=${options.searchPath}` } : {}),
     types: {
@@ -43,8 +46,16 @@ export function openPostgres(options: PostgresOptions): Database {
   // Nor a client in use: the pool listens only to idle ones, and a checked-out client whose
   // connection drops emits 'error' besides failing its query (which is how the caller learns).
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
-  return { db, kind: 'postgres', close: () => db.destroy() };
+  const deadlines = new QueryDeadlines(options.queryTimeoutMs ?? 10_000);
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool, deadlines) }) });
+  return {
+    db,
+    kind: 'postgres',
+    close: async () => {
+      await db.destroy();
+      deadlines.close();
+    },
+  };
 }
 
 export async function openPglite(dataDir: string | null): Promise<Database> {

@@ -5,6 +5,7 @@
 // unnamed. The mark is an SQL comment: PGlite, or any other driver, simply ignores it.
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
+import type { QueryDeadlines, TimedClient } from './query-deadlines.ts';
 
 const MARK = '/* prepared:';
 const MARK_END = ' */';
@@ -22,12 +23,13 @@ function nameOf(sql: string): string | null {
 }
 
 /**
- * The pool Kysely is given: pg's own, with marked statements sent as named ones. Kysely keeps one
- * connection object per client it is handed (in a WeakMap), so each pooled client gets one
- * wrapper for its whole life: a new wrapper per checkout was a new connection object and a new
- * WeakMap entry per query, which only a full garbage collection cleared.
+ * The pool Kysely is given: pg's own, with marked statements sent as named ones, and every query
+ * bounded by `deadlines`. Kysely keeps one connection object per client it is handed (in a
+ * WeakMap), so each pooled client gets one wrapper for its whole life: a new wrapper per checkout
+ * was a new connection object and a new WeakMap entry per query, which only a full garbage
+ * collection cleared.
  */
-export function preparingPool(pool: pg.Pool): PostgresPool {
+export function preparingPool(pool: pg.Pool, deadlines: QueryDeadlines): PostgresPool {
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   return {
     options: pool.options,
@@ -36,7 +38,7 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
       const client = await pool.connect();
       let wrapper = wrappers.get(client);
       if (wrapper === undefined) {
-        wrapper = wrap(client);
+        wrapper = wrap(client, deadlines);
         wrappers.set(client, wrapper);
       }
       return wrapper;
@@ -44,16 +46,30 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
   };
 }
 
-function wrap(client: pg.PoolClient): PostgresPoolClient {
+function wrap(client: pg.PoolClient, deadlines: QueryDeadlines): PostgresPoolClient {
+  const timed: TimedClient = { client, timedOut: false };
   return {
     get processID() {
       return (client as unknown as { processID?: number }).processID;
     },
     query: ((sql: unknown, parameters?: ReadonlyArray<unknown>) => {
-      const name = typeof sql === 'string' ? nameOf(sql) : null;
-      if (name !== null) return client.query({ name, text: sql as string, values: parameters as unknown[] });
-      return client.query(sql as string, parameters as unknown[]);
+      // Anything but SQL text (a cursor, say) is pg's to run as it is.
+      if (typeof sql !== 'string') return client.query(sql as string, parameters as unknown[]);
+      const name = nameOf(sql);
+      const values = parameters as unknown[] | undefined;
+      const config: pg.QueryConfig = name === null ? { text: sql, values } : { name, text: sql, values };
+      // pg's callback form: its promise form puts on each query a callback that closes over the
+      // query, which kept queries alive as src/db/query-deadlines.ts tells.
+      return new Promise<pg.QueryResult>((resolve, reject) => {
+        const pending = deadlines.start(timed, reject);
+        client.query(config, (error: Error | undefined, result: pg.QueryResult) => {
+          deadlines.end(pending);
+          if (error) reject(error);
+          else resolve(result);
+        });
+      });
     }) as unknown as PostgresPoolClient['query'],
-    release: (destroy?: boolean) => client.release(destroy),
+    // A client whose query went unanswered leaves the pool (pg-pool destroys what it is given `true` for).
+    release: (destroy?: boolean) => client.release(destroy === true || timed.timedOut ? true : undefined),
   };
 }

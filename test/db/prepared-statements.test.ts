@@ -9,6 +9,7 @@ import { openPglite, openPostgres, type Database } from '../../src/db/database.t
 import { LeadRepository } from '../../src/db/lead-repository.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { preparedAs, preparingPool } from '../../src/db/prepared-statements.ts';
+import { QueryDeadlines } from '../../src/db/query-deadlines.ts';
 import type { NewLead } from '../../src/db/schema.ts';
 import { PiiCipher } from '../../src/pii/cipher.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -59,14 +60,16 @@ describe('prepared statements on Postgres', () => {
     // Kysely keeps a connection object per client it is given; a fresh wrapper per query was a
     // fresh connection object (and WeakMap entry) per query.
     const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+    const deadlines = new QueryDeadlines(10_000);
     try {
-      const preparing = preparingPool(pool);
+      const preparing = preparingPool(pool, deadlines);
       const first = await preparing.connect();
       first.release();
       const second = await preparing.connect();
       second.release();
       expect(second).toBe(first);
     } finally {
+      deadlines.close();
       await pool.end();
     }
   });
