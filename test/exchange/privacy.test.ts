@@ -51,9 +51,12 @@ describe('pings', () => {
 
     const pings = servers.flatMap((s) => s.received.pings);
     expect(pings.length).toBeGreaterThanOrEqual(9);
+    // The contact hashes are 64 hex digits, where a short name ('ada') turns up by chance in about
+    // one ping in thirty; they are checked apart below.
+    const withoutHashes = (raw: string) => raw.toLowerCase().replace(/\b[0-9a-f]{64}\b/g, '<sha256>');
     for (const lead of [...leads, twoPhase]) {
       for (const value of personalValues(lead)) {
-        for (const received of pings) expect(received.rawBody.toLowerCase()).not.toContain(value.trim().toLowerCase());
+        for (const received of pings) expect(withoutHashes(received.rawBody)).not.toContain(value.trim().toLowerCase());
       }
     }
     for (const received of pings) {
