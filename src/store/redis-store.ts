@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
 import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKENS } from './redis-scripts.ts';
+import { CommandDeadlines, LuaScript, runScript, type ScriptArg } from './script-command.ts';
 import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { bucketLifetimeMs, checkTokenRequest, type TokenLease, type TokenRequest } from './token-bucket.ts';
 
@@ -23,22 +24,23 @@ export interface RedisStoreOptions {
   connectionName?: string;
 }
 
-type Arg = string | number;
+type Arg = ScriptArg;
 
-// defineCommand adds these at runtime; ioredis cannot type them.
-interface ScriptCommands {
-  leadexReserve(numKeys: number, ...args: Arg[]): Promise<number[][]>;
-  leadexBeginAuction(numKeys: number, ...args: Arg[]): Promise<Array<number | string | null>>;
-  leadexEndAuction(numKeys: number, ...args: Arg[]): Promise<number>;
-  leadexRefund(numKeys: number, ...args: Arg[]): Promise<number>;
-  leadexRelease(numKeys: number, ...args: Arg[]): Promise<number>;
-  leadexReleaseExpired(numKeys: number, ...args: Arg[]): Promise<string[]>;
-  leadexCommit(numKeys: number, ...args: Arg[]): Promise<number>;
-  leadexPutHold(numKeys: number, ...args: Arg[]): Promise<number>;
-  leadexClaimHold(numKeys: number, ...args: Arg[]): Promise<Array<number | string | null>>;
-  leadexReleaseLock(numKeys: number, ...args: Arg[]): Promise<number>;
-  leadexTakeTokens(numKeys: number, ...args: Arg[]): Promise<number[]>;
-}
+// Compiled into SHA1s once; Redis keeps each script after its first EVAL.
+const SCRIPTS = {
+  reserve: new LuaScript(RESERVE),
+  release: new LuaScript(RELEASE),
+  releaseExpired: new LuaScript(RELEASE_EXPIRED),
+  commit: new LuaScript(COMMIT),
+  putHold: new LuaScript(PUT_HOLD),
+  claimHold: new LuaScript(CLAIM_HOLD),
+  releaseLock: new LuaScript(RELEASE_LOCK),
+  beginAuction: new LuaScript(BEGIN_AUCTION),
+  endAuction: new LuaScript(END_AUCTION),
+  refund: new LuaScript(REFUND),
+  takeTokens: new LuaScript(TAKE_TOKENS),
+};
+
 
 const EXPIRY_KEY = 'res:expiry';
 const counterKey = (key: string): string => `ctr:${key}`;
@@ -51,7 +53,7 @@ export class RedisStore implements Store {
   readonly kind = 'redis' as const;
 
   readonly #client: Redis;
-  readonly #scripts: ScriptCommands;
+  readonly #deadlines: CommandDeadlines;
   readonly #keyPrefix: string;
   readonly #timeoutMs: number;
   #ready!: Promise<void>;
@@ -104,20 +106,9 @@ export class RedisStore implements Store {
     this.#client.on('error', (error: unknown) => {
       this.#lastError = error;
     });
-    this.#client.defineCommand('leadexReserve', { lua: RESERVE });
-    this.#client.defineCommand('leadexRelease', { lua: RELEASE });
-    this.#client.defineCommand('leadexReleaseExpired', { lua: RELEASE_EXPIRED });
-    this.#client.defineCommand('leadexCommit', { lua: COMMIT });
-    this.#client.defineCommand('leadexPutHold', { lua: PUT_HOLD });
-    this.#client.defineCommand('leadexClaimHold', { lua: CLAIM_HOLD });
-    this.#client.defineCommand('leadexReleaseLock', { lua: RELEASE_LOCK });
-    this.#client.defineCommand('leadexBeginAuction', { lua: BEGIN_AUCTION });
-    this.#client.defineCommand('leadexEndAuction', { lua: END_AUCTION });
-    this.#client.defineCommand('leadexRefund', { lua: REFUND });
-    this.#client.defineCommand('leadexTakeTokens', { lua: TAKE_TOKENS });
     this.#url = options.url;
     this.#channel = `${this.#keyPrefix}config-changed`;
-    this.#scripts = this.#client as unknown as ScriptCommands;
+    this.#deadlines = new CommandDeadlines(this.#timeoutMs);
   }
 
   async readCounters(keys: string[]): Promise<number[]> {
@@ -144,7 +135,7 @@ export class RedisStore implements Store {
         args.push(pacer.intervalMs, pacer.ttlSeconds, pacer.nowMs);
       }
     }
-    const results = await this.#call(() => this.#scripts.leadexReserve(keys.length, ...keys, ...args));
+    const results = await this.#call(() => this.#run<number[][]>(SCRIPTS.reserve, keys, args));
     return requests.map((request, i): ReservationOutcome => {
       const [failed = 0, ...values] = results[i] ?? [];
       if (failed === 0) return { id: request.id, ok: true, values: values.map(Number) };
@@ -157,14 +148,14 @@ export class RedisStore implements Store {
   async refundCounters(refunds: Array<{ key: string; amount: number }>): Promise<void> {
     if (refunds.length === 0) return;
     const keys = refunds.map((r) => counterKey(r.key));
-    await this.#call(() => this.#scripts.leadexRefund(keys.length, ...keys, ...refunds.map((r) => r.amount)));
+    await this.#call(() => this.#run(SCRIPTS.refund, keys, refunds.map((r) => r.amount)));
   }
 
   async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
     const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
     const token = randomBytes(16).toString('hex');
     const keys = [...lockKeys.map(lockKey), ...readKeys.map(counterKey)];
-    const [locked, ...values] = await this.#call(() => this.#scripts.leadexBeginAuction(keys.length, ...keys, lockKeys.length, token, ttl));
+    const [locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.beginAuction, keys, [lockKeys.length, token, ttl]));
     if (locked !== 1) return { locked: false };
     return { locked: true, token, values: startValues(readKeys, values) };
   }
@@ -181,7 +172,7 @@ export class RedisStore implements Store {
       args.push(hold.record.payload, JSON.stringify(hold.record.reservationIds), positiveMs(hold.ttlMs, 'ttlMs'));
     }
     args.push(...ifOpen);
-    return (await this.#call(() => this.#scripts.leadexEndAuction(keys.length, ...keys, ...args))) === 1;
+    return (await this.#call(() => this.#run<number>(SCRIPTS.endAuction, keys, args))) === 1;
   }
 
   async announceConfigChange(): Promise<void> {
@@ -210,13 +201,13 @@ export class RedisStore implements Store {
   async commit(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const keys = [EXPIRY_KEY, ...ids.map(recordKey)];
-    await this.#call(() => this.#scripts.leadexCommit(keys.length, ...keys, ...ids));
+    await this.#call(() => this.#run(SCRIPTS.commit, keys, ids));
   }
 
   async release(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
     const keys = [EXPIRY_KEY, ...ids.map(recordKey)];
-    return this.#call(() => this.#scripts.leadexRelease(keys.length, ...keys, ...ids));
+    return this.#call(() => this.#run<number>(SCRIPTS.release, keys, ids));
   }
 
   async releaseExpired(nowMs: number, limit: number): Promise<string[]> {
@@ -224,13 +215,13 @@ export class RedisStore implements Store {
     // The script finds ids first and only then their records, so it builds those names itself;
     // ioredis cannot prefix them, hence the full prefix here.
     const recordPrefix = this.#keyPrefix + recordKey('');
-    return this.#call(() => this.#scripts.leadexReleaseExpired(1, EXPIRY_KEY, nowMs, limit, recordPrefix));
+    return this.#call(() => this.#run<string[]>(SCRIPTS.releaseExpired, [EXPIRY_KEY], [nowMs, limit, recordPrefix]));
   }
 
   async putHold(id: string, hold: HoldRecord, ttlMs: number): Promise<void> {
     const ttl = positiveMs(ttlMs, 'ttlMs');
     await this.#call(() =>
-      this.#scripts.leadexPutHold(1, holdKey(id), hold.payload, JSON.stringify(hold.reservationIds), ttl),
+      this.#run(SCRIPTS.putHold, [holdKey(id)], [hold.payload, JSON.stringify(hold.reservationIds), ttl]),
     );
   }
 
@@ -240,7 +231,7 @@ export class RedisStore implements Store {
     // Without an auction to begin, an empty lock count tells the script to take no lock.
     const args: Arg[] = begin ? [extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs')] : [extendReservationsTo, '', '', ''];
     if (begin) keys.push(...begin.lockKeys.map(lockKey), ...begin.readKeys.map(counterKey));
-    const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#scripts.leadexClaimHold(keys.length, ...keys, ...args));
+    const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.claimHold, keys, args));
     if (state === 'missing') return { state: 'missing' };
     if (state === 'already_claimed') return { state: 'already_claimed' };
     if (state !== 'claimed' || typeof payload !== 'string' || typeof reservations !== 'string') {
@@ -259,14 +250,14 @@ export class RedisStore implements Store {
   }
 
   async releaseLock(key: string, token: string): Promise<void> {
-    await this.#call(() => this.#scripts.leadexReleaseLock(1, lockKey(key), token));
+    await this.#call(() => this.#run(SCRIPTS.releaseLock, [lockKey(key)], [token]));
   }
 
   async takeTokens(request: TokenRequest): Promise<TokenLease> {
     checkTokenRequest(request);
     const { key, ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs } = request;
     const [granted = 0, retryAfterMs = 0] = await this.#call(() =>
-      this.#scripts.leadexTakeTokens(1, bucketKey(key), ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs ?? '', bucketLifetimeMs(request)),
+      this.#run<number[]>(SCRIPTS.takeTokens, [bucketKey(key)], [ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs ?? '', bucketLifetimeMs(request)]),
     );
     return { granted: Number(granted), retryAfterMs: Number(retryAfterMs) };
   }
@@ -278,6 +269,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#deadlines.close();
     this.#subscriber?.disconnect();
     if (this.#client.status === 'ready') {
       await this.#client.quit().catch(() => this.#client.disconnect());
@@ -301,6 +293,10 @@ export class RedisStore implements Store {
         resolve();
       };
     });
+  }
+
+  #run<T = unknown>(script: LuaScript, keys: string[], args: Arg[]): Promise<T> {
+    return runScript(this.#client, script, keys, args, this.#keyPrefix, this.#deadlines) as Promise<T>;
   }
 
   /**

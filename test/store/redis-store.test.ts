@@ -157,6 +157,14 @@ describe('RedisStore', () => {
     expect(results.filter((r) => r.state === 'claimed')).toHaveLength(1);
   });
 
+  it('runs its scripts again after Redis forgot them (SCRIPT FLUSH, or a restart)', async () => {
+    const store = newStore();
+    await store.reserve([request('before', [counter('leads', 1, 10)])]);
+    await admin.script('FLUSH');
+    expect(await store.reserve([request('after', [counter('leads', 1, 10)])])).toEqual([{ id: 'after', ok: true, values: [2] }]);
+    expect(await store.readCounters(['leads'])).toEqual([2]);
+  });
+
   describe('when Redis cannot be reached', () => {
     it('ping and reserve reject within 2 s instead of hanging', async () => {
       const store = newStore({ url: 'redis://127.0.0.1:1' });
@@ -214,6 +222,25 @@ describe('RedisStore', () => {
       }
     });
 
+    it('a script Redis leaves unanswered fails within the command timeout', async () => {
+      const proxy = await startProxy();
+      try {
+        const store = newStore({ url: `redis://127.0.0.1:${proxy.port}`, commandTimeoutMs: 200 });
+        await expect.poll(() => store.ping().then(() => true, () => false), { timeout: 5_000, interval: 20 }).toBe(true);
+        await store.reserve([request('answered', [counter('leads', 1, 10)])]);
+
+        // The connection stays open; nothing comes back.
+        proxy.freeze();
+        const started = performance.now();
+        await expect(store.reserve([request('unanswered', [counter('leads', 1, 10)])])).rejects.toBeInstanceOf(ServiceUnavailable);
+        const waited = performance.now() - started;
+        expect(waited).toBeGreaterThanOrEqual(190);
+        expect(waited).toBeLessThan(1_000);
+      } finally {
+        await proxy.stop();
+      }
+    });
+
     it('a closed store refuses further calls', async () => {
       const store = newStore();
       await store.ping();
@@ -224,11 +251,12 @@ describe('RedisStore', () => {
 });
 
 /** A TCP hop in front of the test Redis that can be cut and restored, to stage an outage. */
-async function startProxy(): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
+async function startProxy(): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void>; freeze(): void }> {
   const target = new URL(TEST_REDIS_URL);
   const sockets = new Set<net.Socket>();
   let server: net.Server | null = null;
   let port = 0;
+  let frozen = false;
 
   const start = (): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -239,8 +267,9 @@ async function startProxy(): Promise<{ port: number; stop(): Promise<void>; star
           socket.on('close', () => sockets.delete(socket));
           socket.on('error', () => {});
         }
-        client.pipe(upstream);
-        upstream.pipe(client);
+        // Data is dropped while frozen: a server that stopped answering on a live connection.
+        client.on('data', (data) => frozen || upstream.write(data));
+        upstream.on('data', (data) => frozen || client.write(data));
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
       });
@@ -253,6 +282,7 @@ async function startProxy(): Promise<{ port: number; stop(): Promise<void>; star
     });
 
   const stop = async (): Promise<void> => {
+    frozen = false;
     const s = server;
     server = null;
     for (const socket of sockets) socket.destroy();
@@ -266,5 +296,8 @@ async function startProxy(): Promise<{ port: number; stop(): Promise<void>; star
     },
     stop,
     start,
+    freeze: () => {
+      frozen = true;
+    },
   };
 }
