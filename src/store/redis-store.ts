@@ -41,7 +41,6 @@ const SCRIPTS = {
   takeTokens: new LuaScript(TAKE_TOKENS),
 };
 
-
 const EXPIRY_KEY = 'res:expiry';
 const counterKey = (key: string): string => `ctr:${key}`;
 const recordKey = (id: string): string => `res:${id}`;
