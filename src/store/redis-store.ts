@@ -5,7 +5,8 @@ import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
 import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKENS } from './redis-scripts.ts';
-import { CommandDeadlines, LuaScript, runScript, type ScriptArg } from './script-command.ts';
+import type { DeadlineTable } from '../clock/deadline-table.ts';
+import { commandDeadlines, LuaScript, runScript, type ScriptArg, type ScriptCommand } from './script-command.ts';
 import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { bucketLifetimeMs, checkTokenRequest, type TokenLease, type TokenRequest } from './token-bucket.ts';
 
@@ -52,7 +53,7 @@ export class RedisStore implements Store {
   readonly kind = 'redis' as const;
 
   readonly #client: Redis;
-  readonly #deadlines: CommandDeadlines;
+  readonly #deadlines: DeadlineTable<ScriptCommand>;
   readonly #keyPrefix: string;
   readonly #timeoutMs: number;
   #ready!: Promise<void>;
@@ -107,7 +108,7 @@ export class RedisStore implements Store {
     });
     this.#url = options.url;
     this.#channel = `${this.#keyPrefix}config-changed`;
-    this.#deadlines = new CommandDeadlines(this.#timeoutMs);
+    this.#deadlines = commandDeadlines(this.#timeoutMs);
   }
 
   async readCounters(keys: string[]): Promise<number[]> {

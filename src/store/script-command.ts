@@ -4,10 +4,11 @@
 // closures stayed alive through every young-generation collection until the next full one, and
 // kept its keys, its RESP text and its reply with it: at 200 auctions/s, about 36 MB every 20 s
 // (load/README.md, "What the young generation keeps"). A ScriptCommand is settled by methods
-// instead, its timeout is one entry in a shared table, and it runs as EVALSHA, falling back to EVAL
+// instead, its timeout is one entry in a DeadlineTable, and it runs as EVALSHA, falling back to EVAL
 // when Redis does not have the script (first use, or after a restart or SCRIPT FLUSH).
 import { createHash } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
+import { DeadlineTable } from '../clock/deadline-table.ts';
 
 export type ScriptArg = string | number;
 
@@ -35,42 +36,10 @@ interface BaseCommand {
 }
 const Base = Command as unknown as new (name: string, args: ScriptArg[], options: { keyPrefix: string; replyEncoding: 'utf8' }) => BaseCommand;
 
-/** Commands waiting for their answer past their timeout are rejected by one timer per store. */
-export class CommandDeadlines {
-  readonly #timeoutMs: number;
-  readonly #pending = new Map<ScriptCommand, number>();
-  readonly #timer: NodeJS.Timeout;
-
-  constructor(timeoutMs: number) {
-    this.#timeoutMs = timeoutMs;
-    // A tenth of the timeout, within 10 to 100 ms: a command overdue is failed within that much more.
-    this.#timer = setInterval(() => this.#expire(Date.now()), Math.min(100, Math.max(10, Math.floor(timeoutMs / 10))));
-    this.#timer.unref();
-  }
-
-  get pending(): number {
-    return this.#pending.size;
-  }
-
-  start(command: ScriptCommand): void {
-    this.#pending.set(command, Date.now() + this.#timeoutMs);
-  }
-
-  end(command: ScriptCommand): void {
-    this.#pending.delete(command);
-  }
-
-  close(): void {
-    clearInterval(this.#timer);
-  }
-
-  #expire(now: number): void {
-    for (const [command, deadline] of this.#pending) {
-      if (deadline > now) continue;
-      // The message ioredis gives its own command timeout.
-      command.reject(new Error('Command timed out'));
-    }
-  }
+/** The store's command timeouts (ioredis's `commandTimeout` would be a timer per command). */
+export function commandDeadlines(timeoutMs: number): DeadlineTable<ScriptCommand> {
+  // The message ioredis gives its own command timeout.
+  return new DeadlineTable<ScriptCommand>(timeoutMs, (command) => command.reject(new Error('Command timed out')));
 }
 
 export class ScriptCommand extends Base {
@@ -78,9 +47,9 @@ export class ScriptCommand extends Base {
   // subclass initialiser would run, and an initialiser would overwrite them.
   declare private settle: (value: unknown) => void;
   declare private fail: (error: Error) => void;
-  declare private deadlines: CommandDeadlines | undefined;
+  declare private deadlines: DeadlineTable<ScriptCommand>;
 
-  constructor(name: 'evalsha' | 'eval', args: ScriptArg[], keyPrefix: string, deadlines: CommandDeadlines) {
+  constructor(name: 'evalsha' | 'eval', args: ScriptArg[], keyPrefix: string, deadlines: DeadlineTable<ScriptCommand>) {
     super(name, args, { keyPrefix, replyEncoding: 'utf8' });
     this.deadlines = deadlines;
   }
@@ -101,11 +70,11 @@ export class ScriptCommand extends Base {
 
   /** ioredis calls this (only when `commandTimeout` is set) as it writes the command. */
   setTimeout(_ms: number): void {
-    this.deadlines?.start(this);
+    this.deadlines.start(this);
   }
 
   resolve(reply: unknown): void {
-    this.deadlines?.end(this);
+    this.deadlines.end(this);
     if (this.isResolved) return;
     try {
       const value = this.transformReply(reply);
@@ -117,7 +86,7 @@ export class ScriptCommand extends Base {
   }
 
   reject(error: Error): void {
-    this.deadlines?.end(this);
+    this.deadlines.end(this);
     if (this.isResolved) return;
     this.isResolved = true;
     this.fail(error);
@@ -125,7 +94,7 @@ export class ScriptCommand extends Base {
 }
 
 /** Runs `script` with `keys` (prefixed as the client's own commands are) and `args`. */
-export async function runScript(client: Redis, script: LuaScript, keys: ScriptArg[], args: ScriptArg[], keyPrefix: string, deadlines: CommandDeadlines): Promise<unknown> {
+export async function runScript(client: Redis, script: LuaScript, keys: ScriptArg[], args: ScriptArg[], keyPrefix: string, deadlines: DeadlineTable<ScriptCommand>): Promise<unknown> {
   const send = (name: 'evalsha' | 'eval', first: string) =>
     client.sendCommand(new ScriptCommand(name, [first, keys.length, ...keys, ...args], keyPrefix, deadlines) as unknown as Command) as Promise<unknown>;
   try {
