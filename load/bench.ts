@@ -247,6 +247,10 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
     `${scenario.key} ${mode.padEnd(9)} ${target.padEnd(6)} #${rep} ${result.auctionsPerS.toFixed(0)} auctions/s, p50 ${result.latency.p50.toFixed(1)} p99 ${result.latency.p99.toFixed(1)} ms, ` +
       `cpu ${row.cpuMsPerAuction.toFixed(3)} ms/auction, errors ${result.errors.total}, other ${row.otherMsPerAuction.toFixed(2)} steal ${row.stealMsPerAuction.toFixed(2)} ms/auction, outcomes ${JSON.stringify(result.outcomes)}`,
   );
+  if (result.phases) {
+    const { ping, post } = result.phases;
+    log(`  phases: ping p50 ${ping.p50.toFixed(1)} p99 ${ping.p99.toFixed(1)} ms, post p50 ${post.p50.toFixed(1)} p99 ${post.p99.toFixed(1)} ms`);
+  }
   if (result.errors.total > 0) log(`  errors: ${JSON.stringify(result.errors.byStatus)} conn ${result.errors.connection} timeouts ${result.errors.timeouts} ${result.errors.samples.join(' | ')}`);
   return row;
 }

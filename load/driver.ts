@@ -50,6 +50,11 @@ export interface DriveResult {
   auctionsPerS: number;
   /** End-to-end per auction (both requests in two-phase), ms. */
   latency: LatencySummary;
+  /**
+   * Two-phase at an offered rate only: the ping (from the scheduled start to its answer) and the
+   * post (from sending it to its answer) apart, to tell which one a tail comes from.
+   */
+  phases?: { ping: LatencySummary; post: LatencySummary };
   /** Final answer statuses of the auctions: sold, unsold, no_bid, duplicate... */
   outcomes: Record<string, number>;
   /** Non-2xx answers by "<phase> <status>", plus connection errors and timeouts. */
@@ -106,6 +111,7 @@ export function postBody(pingId: string, c: Consumer): string {
 
 class Recorder {
   latencies: number[] = [];
+  readonly phases = { ping: [] as number[], post: [] as number[] };
   outcomes: Record<string, number> = {};
   byStatus: Record<string, number> = {};
   samples: string[] = [];
@@ -119,6 +125,10 @@ class Recorder {
     this.outcomes[status] = (this.outcomes[status] ?? 0) + 1;
   }
 
+  phase(phase: 'ping' | 'post', ms: number): void {
+    if (!this.stopped) this.phases[phase].push(ms);
+  }
+
   error(phase: string, status: number | string, body: string): void {
     if (this.stopped) return;
     const key = `${phase} ${status}`;
@@ -127,8 +137,8 @@ class Recorder {
     if (this.samples.length < 5) this.samples.push(`${key}: ${body.slice(0, 300)}`);
   }
 
-  summary(): LatencySummary {
-    const sorted = Float64Array.from(this.latencies).sort();
+  summary(latencies: number[] = this.latencies): LatencySummary {
+    const sorted = Float64Array.from(latencies).sort();
     const at = (q: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
     let sum = 0;
     for (const v of sorted) sum += v;
@@ -256,6 +266,7 @@ function finish(
     auctions,
     auctionsPerS: auctions / elapsedS,
     latency: rec.summary(),
+    ...(rec.phases.ping.length > 0 ? { phases: { ping: rec.summary(rec.phases.ping), post: rec.summary(rec.phases.post) } } : {}),
     outcomes: rec.outcomes,
     errors: {
       total: rec.errorCount + connectionErrors + timeouts,
@@ -313,12 +324,17 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
     const ping = await call('/v1/ping', pingBody(consumer));
     if (!ping) return;
     if (ping.status < 200 || ping.status >= 300) return rec.error('ping', ping.status, ping.text);
+    const pinged = performance.now();
+    rec.phase('ping', pinged - scheduled);
     const pingId = pingIdOf(ping.text);
-    if (pingId === null) return rec.auction(statusOf(ping.text), performance.now() - scheduled);
+    if (pingId === null) return rec.auction(statusOf(ping.text), pinged - scheduled);
     const post = await call('/v1/post', postBody(pingId, consumer));
     if (!post) return;
-    if (post.status >= 200 && post.status < 300) rec.auction(statusOf(post.text), performance.now() - scheduled);
-    else rec.error('post', post.status, post.text);
+    const posted = performance.now();
+    if (post.status >= 200 && post.status < 300) {
+      rec.phase('post', posted - pinged);
+      rec.auction(statusOf(post.text), posted - scheduled);
+    } else rec.error('post', post.status, post.text);
   };
 
   const started = performance.now();
