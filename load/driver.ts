@@ -51,8 +51,9 @@ export interface DriveResult {
   /** End-to-end per auction (both requests in two-phase), ms. */
   latency: LatencySummary;
   /**
-   * Two-phase at an offered rate only: the ping (from the scheduled start to its answer) and the
-   * post (from sending it to its answer) apart, to tell which one a tail comes from.
+   * Two-phase under the open-loop rate driver only (so scenario b by default): the ping (from the
+   * scheduled start to its answer) and the post (from sending it to its answer) apart, to tell
+   * which one a tail comes from.
    */
   phases?: { ping: LatencySummary; post: LatencySummary };
   /** Final answer statuses of the auctions: sold, unsold, no_bid, duplicate... */
