@@ -9,6 +9,7 @@ import type { DeadlineTable } from '../clock/deadline-table.ts';
 import { commandDeadlines, LuaScript, runScript, type ScriptArg, type ScriptCommand } from './script-command.ts';
 import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { bucketLifetimeMs, checkTokenRequest, type TokenLease, type TokenRequest } from './token-bucket.ts';
+import { TurnWrites } from './turn-writes.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -67,6 +68,7 @@ export class RedisStore implements Store {
   readonly #channel: string;
   #subscriber: Redis | null = null;
   readonly #configListeners = new Set<() => void>();
+  readonly #turnWrites = new TurnWrites();
 
   constructor(options: RedisStoreOptions) {
     this.#keyPrefix = options.keyPrefix ?? '';
@@ -88,8 +90,8 @@ export class RedisStore implements Store {
       // No auto-pipelining: each of its batches is a Pipeline whose own accessor closes over it,
       // and V8's scavenger kept every such batch, with its commands, keys and replies, until the
       // next full collection. At 200 auctions/s each scavenge copied half as much again (6.3
-      // against 4.1 MB) and an auction cost 7% more CPU; at full load the syscalls it saved did not
-      // show (load/README.md, "What the young generation keeps").
+      // against 4.1 MB) and an auction cost 7% more CPU (load/README.md, "What the young
+      // generation keeps"). TurnWrites saves the writes it would, with no object per batch.
       enableAutoPipelining: false,
       connectTimeout: Math.max(this.#timeoutMs, 5000),
       // Never give up: the node must recover by itself when Redis comes back; capped at 1 s so it
@@ -309,6 +311,7 @@ export class RedisStore implements Store {
     try {
       if (this.#client.status !== 'ready') await this.#waitReady();
       try {
+        this.#turnWrites.hold(this.#client.stream);
         return await command();
       } catch (error) {
         if (!neverWritten(error)) throw error;
@@ -316,6 +319,7 @@ export class RedisStore implements Store {
         // never left, so it waits for the connection like every call of this outage, then runs.
         this.#markLost();
         await this.#waitReady();
+        this.#turnWrites.hold(this.#client.stream);
         return await command();
       }
     } catch (error) {
