@@ -455,6 +455,7 @@ export class Exchange {
       created_at: new Date(now),
     }));
 
+    const recordingFrom = clock.now();
     try {
       await recordLeadDurably(this.#deps, lead, sales, this.#deps.settings);
     } catch (error) {
@@ -472,6 +473,7 @@ export class Exchange {
     // The timeline says when the sale became a record, not when its row was built: the wait for
     // Postgres belongs between the buyer's acceptance and the sale, where a dispute looks for it.
     const recordedAt = clock.now();
+    metrics.recordSeconds.observe((recordedAt - recordingFrom) / 1000);
     // The sale stands (it is recorded): one store call commits its reservations, writes what the
     // lead taught about the consumer and releases the consumer's lock. The answer does not wait
     // for it: the record is what makes the sale, a commit the store cannot take is retried, and

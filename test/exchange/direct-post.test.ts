@@ -34,6 +34,13 @@ async function biddingCampaign(amount: number, overrides: Record<string, unknown
   return { server, buyer, campaign };
 }
 
+/** leadex_lead_record_seconds' count and sum, from /metrics. */
+async function recordHistogram(): Promise<{ count: number; sum: number }> {
+  const text = await (await fetch(`${exchange.url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  return { count: value('leadex_lead_record_seconds_count'), sum: value('leadex_lead_record_seconds_sum') };
+}
+
 describe('a direct post', () => {
   it('sells an exclusive lead to the highest bid and records the sale before answering', async () => {
     const low = await biddingCampaign(10);
@@ -69,6 +76,7 @@ describe('a direct post', () => {
       await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
     });
     await lockHeld;
+    const recordedBefore = await recordHistogram();
 
     const answer = await exchange.call('POST', '/v1/leads', { token: affiliateKey, body: sampleLead() });
     const answeredAt = Date.now();
@@ -84,6 +92,10 @@ describe('a direct post', () => {
     expect(at('sale.recorded') - at('post.accepted')).toBeGreaterThanOrEqual(HOLD_MS - 100);
     expect(at('lead.sold')).toBeGreaterThanOrEqual(at('sale.recorded'));
     expect(at('lead.sold')).toBeLessThanOrEqual(answeredAt);
+    // /metrics shows the wait too, apart from the auction's own time.
+    const recordedAfter = await recordHistogram();
+    expect(recordedAfter.count - recordedBefore.count).toBe(1);
+    expect(recordedAfter.sum - recordedBefore.sum).toBeGreaterThanOrEqual((HOLD_MS - 100) / 1000);
   });
 
   it('shares a lead among up to max_shared distinct buyers when their sum beats the best exclusive bid', async () => {
