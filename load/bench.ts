@@ -37,6 +37,7 @@ import { flagsFromEnv, spawnNode, type Child } from './child.ts';
 import { attachInspector, attachProfiler, INSPECT_ARGS, profilerOf, type Profiler } from './inspector.ts';
 import { drive, directLead, type DriveResult, type Mode, type RateDriver } from './driver.ts';
 import { startLeadex, type Census, type Leadex } from './leadex-server.ts';
+import { describeRecordWait, readBuckets, recordWait, type RecordWait } from './record-wait.ts';
 import { cpuByName, cpuDelta, cpuMs, cpuTimes, ioCounts, machineCpuMs, rssMiB } from './proc.ts';
 import { formatHeapProfile, formatProfile, summariseHeapProfile, summariseProfile, type HeapSummary, type ProfileSummary } from './profile.ts';
 
@@ -165,6 +166,8 @@ interface Row {
   readCallsPerAuction: number;
   writeCallsPerAuction: number;
   kibWrittenPerAuction: number;
+  /** leadex only: how long its answers waited for the lead's durable commit (load/record-wait.ts). */
+  record?: RecordWait;
 }
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
@@ -196,6 +199,7 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
   const fleetCpu = () => fleet.pids.reduce((sum, p) => sum + cpuMs(p), 0);
   await waitForQuiet();
   await profiler?.start();
+  const recordBefore = target === 'leadex' ? await readBuckets(server.url) : null;
   const before = {
     cpu: cpuTimes(pid),
     io: ioCounts(pid),
@@ -210,6 +214,7 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
   const driverUs = process.cpuUsage(before.driver);
   const after = { cpu: cpuTimes(pid), io: ioCounts(pid), svc: cpuByName(SERVICES), fleet: fleetCpu(), machine: machineCpuMs() };
   const cpu = after.cpu.user + after.cpu.sys - before.cpu.user - before.cpu.sys;
+  const record = recordBefore === null ? undefined : recordWait(recordBefore, await readBuckets(server.url));
   if (profiler) {
     const file = await profiler.stop(join(PROFILE_DIR, `${target}-${scenario.key}-${mode}.cpuprofile`));
     profiles.push({ scenario: scenario.key, mode, target, summary: summariseProfile(file, 25) });
@@ -239,6 +244,7 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
     readCallsPerAuction: (after.io.syscr - before.io.syscr) / auctions,
     writeCallsPerAuction: (after.io.syscw - before.io.syscw) / auctions,
     kibWrittenPerAuction: (after.io.wchar - before.io.wchar) / 1024 / auctions,
+    ...(record ? { record } : {}),
   };
   // Busy time of the machine nobody in the bench accounts for: other users of the box.
   row.otherMsPerAuction =
@@ -251,6 +257,7 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
     const { ping, post } = result.phases;
     log(`  phases: ping p50 ${ping.p50.toFixed(1)} p99 ${ping.p99.toFixed(1)} ms, post p50 ${post.p50.toFixed(1)} p99 ${post.p99.toFixed(1)} ms`);
   }
+  if (record) log(`  ${describeRecordWait(record)}`);
   if (result.errors.total > 0) log(`  errors: ${JSON.stringify(result.errors.byStatus)} conn ${result.errors.connection} timeouts ${result.errors.timeouts} ${result.errors.samples.join(' | ')}`);
   return row;
 }
