@@ -3,8 +3,8 @@
 // Redis call on its own. A loopback write wakes Redis, and on this kind of machine (a VM with 2
 // cores) each wake-up is the costly part of a call: held to the turn's end, the calls of that turn
 // leave as one writev, Redis reads them at once, and their replies come back in one read.
-// In `npm run bench` scenario a this took Redis's reads per auction from 2.2 to 0.5 and
-// leadex's CPU per auction down by about a tenth (load/README.md, "What Redis spends").
+// In `npm run bench` scenario a direct, Redis read about 0.5 times per auction instead of 2.2, and
+// leadex's CPU per auction fell 10-20 % (load/README.md, "What Redis spends").
 import type { Writable } from 'node:stream';
 
 export class TurnWrites {
