@@ -666,7 +666,9 @@ function checks(sustained: Sustained | null): Check[] {
         guarded(
           `b ${mode}: leadex p99 ≤ floor p99 + 15 ms`,
           d <= 15,
-          `${leadexB.drive.latency.p99.toFixed(1)} vs ${floorB.drive.latency.p99.toFixed(1)} ms (${d >= 0 ? '+' : ''}${d.toFixed(1)})`,
+          `${leadexB.drive.latency.p99.toFixed(1)} vs ${floorB.drive.latency.p99.toFixed(1)} ms (${d >= 0 ? '+' : ''}${d.toFixed(1)})` +
+            // The disk's share of the tail (load/README.md, "b's worst runs are the disk's fsync").
+            (leadexB.record ? `; lead records over 25 ms: ${leadexB.record.over25Ms} of ${leadexB.record.leads}, over 100 ms: ${leadexB.record.over100Ms}` : ''),
           'b',
           mode,
         ),
