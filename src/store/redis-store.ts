@@ -26,8 +26,6 @@ export interface RedisStoreOptions {
   connectionName?: string;
 }
 
-type Arg = ScriptArg;
-
 // Compiled into SHA1s once; Redis keeps each script after its first EVAL.
 const SCRIPTS = {
   reserve: new LuaScript(RESERVE),
@@ -123,7 +121,7 @@ export class RedisStore implements Store {
     if (requests.length === 0) return [];
     checkReservationRequests(requests);
     const keys: string[] = [EXPIRY_KEY];
-    const args: Arg[] = [requests.length];
+    const args: ScriptArg[] = [requests.length];
     for (const request of requests) {
       const pacers = request.pacers ?? [];
       keys.push(recordKey(request.id));
@@ -166,7 +164,7 @@ export class RedisStore implements Store {
     if (lockKeys.length === 0 && writes.length === 0 && commitIds.length === 0 && !hold && ifOpen.length === 0) return true;
     const keys = [...lockKeys.map(lockKey), ...writes.map((w) => counterKey(w.key))];
     if (commitIds.length > 0 || ifOpen.length > 0) keys.push(EXPIRY_KEY, ...commitIds.map(recordKey));
-    const args: Arg[] = [lockKeys.length, token, writes.length, commitIds.length, hold ? '1' : '0', ifOpen.length];
+    const args: ScriptArg[] = [lockKeys.length, token, writes.length, commitIds.length, hold ? '1' : '0', ifOpen.length];
     for (const write of writes) args.push(write.value, write.ttlSeconds, write.onlyIfAbsent ? '1' : '0');
     args.push(...commitIds);
     if (hold) {
@@ -231,7 +229,7 @@ export class RedisStore implements Store {
     const keys = [holdKey(id), EXPIRY_KEY];
     const token = begin ? randomBytes(16).toString('hex') : '';
     // Without an auction to begin, an empty lock count tells the script to take no lock.
-    const args: Arg[] = begin ? [extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs')] : [extendReservationsTo, '', '', ''];
+    const args: ScriptArg[] = begin ? [extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs')] : [extendReservationsTo, '', '', ''];
     if (begin) keys.push(...begin.lockKeys.map(lockKey), ...begin.readKeys.map(counterKey));
     const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.claimHold, keys, args));
     if (state === 'missing') return { state: 'missing' };
@@ -297,7 +295,7 @@ export class RedisStore implements Store {
     });
   }
 
-  #run<T = unknown>(script: LuaScript, keys: string[], args: Arg[]): Promise<T> {
+  #run<T = unknown>(script: LuaScript, keys: string[], args: ScriptArg[]): Promise<T> {
     return runScript(this.#client, script, keys, args, this.#keyPrefix, this.#deadlines) as Promise<T>;
   }
 
