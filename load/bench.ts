@@ -9,7 +9,8 @@
 //   --start-warmup / BENCH_START_WARMUP_S  unmeasured seconds before a scenario's first mode,
 //                                          while both exchanges are fresh processes   (10)
 //   --sustained / BENCH_SUSTAINED_S        sustained leadex run, 0 to skip     (60)
-//   --sustained-warmup / BENCH_SUSTAINED_WARMUP_S   RSS baseline taken after   (min(20, sustained/3))
+//   --sustained-warmup / BENCH_SUSTAINED_WARMUP_S   RSS baseline taken after this, or at
+//                                          leadex's first major GC after it   (min(20, sustained/3))
 //   --sustained-rate / BENCH_SUSTAINED_RATE offered auctions/s, 0 = max        (0)
 //   --sustained-latency / BENCH_SUSTAINED_LATENCY  buyer latency               (lognormal:10,0.5,300)
 //   --connections / BENCH_CONNECTIONS      affiliate connections               (50)
@@ -442,7 +443,9 @@ async function runScenario(scenario: Scenario): Promise<void> {
 
 interface Sustained {
   durationS: number;
+  /** When the warm-up ended: at --sustained-warmup, or at the first major GC after it, or at the deadline. */
   warmupS: number;
+  warmupBy: 'time' | 'major GC' | 'deadline';
   rate: number | null;
   latency: string;
   drive: DriveResult;
@@ -450,9 +453,14 @@ interface Sustained {
   rssWarmMiB: number;
   rssEndMiB: number;
   rssMaxMiB: number;
-  /** V8 heap in use right after a forced full GC (inspector), at the warm-up mark and at the end. */
+  /**
+   * V8 heap in use just after the major GC that ended the warm-up (or the last one before it),
+   * and just after a full GC forced at the end (inspector).
+   */
   retainedHeapWarmMiB: number | null;
   retainedHeapEndMiB: number | null;
+  /** leadex's major GCs during the run (inspector): when, and the heap in use just after. */
+  majorGcs: MajorGc[];
   /** Allocations made after the warm-up mark and still alive at the end, by site. */
   heap: HeapSummary | null;
   memorySamples: MemorySample[];
@@ -471,7 +479,30 @@ interface MemorySample {
   arrayBuffers?: number;
 }
 
+interface WarmMark {
+  sample: MemorySample;
+  by: Sustained['warmupBy'];
+  /** Heap in use just after the major GC at or before the mark. */
+  retainedMiB: number | null;
+}
+
+interface MajorGc {
+  t: number;
+  heapUsedMiB: number;
+}
+
 const MiB = 1024 * 1024;
+
+/** Evaluated in leadex through the inspector: keeps its major GCs (perf_hooks kind 4) until pulled. */
+const WATCH_MAJOR_GCS = `(() => {
+  const seen = (globalThis.__benchMajorGcs = []);
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.detail?.kind === 4) seen.push({ at: performance.timeOrigin + entry.startTime + entry.duration, heapUsed: process.memoryUsage().heapUsed });
+    }
+  }).observe({ entryTypes: ['gc'] });
+  return true;
+})()`;
 
 async function runSustained(): Promise<Sustained> {
   log(`sustained: leadex, 10 buyers (${describeLatency(settings.sustainedLatency)}), ${settings.sustainedS} s, ${settings.sustainedRate ? `${settings.sustainedRate}/s` : `max with ${settings.connections} connections`}`);
@@ -508,6 +539,16 @@ async function runSustained(): Promise<Sustained> {
         await inspector.collectGarbage().catch(() => {});
         return (await memory())?.heapUsed ?? null;
       };
+      // V8's own major GCs, seen from inside leadex: each one's end, and the heap in use just after
+      // it. No full GC is forced before the end: one at the warm-up mark gave back ~100 MiB of
+      // pages, and the end then read a heap still growing back into its limit.
+      const majorGcs: MajorGc[] = [];
+      const watchingGcs = inspector ? await inspector.evaluate<boolean>(WATCH_MAJOR_GCS).catch(() => false) : false;
+      const pullMajorGcs = async (): Promise<void> => {
+        if (!inspector || !watchingGcs) return;
+        const seen = await inspector.evaluate<Array<{ at: number; heapUsed: number }>>('globalThis.__benchMajorGcs.splice(0)').catch(() => []);
+        for (const gc of seen) majorGcs.push({ t: (gc.at - t0Epoch) / 1000, heapUsedMiB: gc.heapUsed / MiB });
+      };
       // From the warm-up mark on, a sampling heap profiler tracks allocations; what is still
       // alive after the final full GC is the retained growth, by allocation site.
       let heapSampling = false;
@@ -521,7 +562,12 @@ async function runSustained(): Promise<Sustained> {
       const rssStart = rssMiB(leadex.pid);
       const samples: MemorySample[] = [];
       const t0 = performance.now();
-      let retainedWarm: number | null = null;
+      const t0Epoch = Date.now();
+      // The warm-up ends at --sustained-warmup, or later, at the first major GC of the run: until V8
+      // has once let the old generation grow to its limit, RSS is still climbing to its plateau, and
+      // how long that takes depends on how fast auctions run (see load/README.md, "Sustained").
+      const latestMarkS = (settings.sustainedS * 2) / 3;
+      let warm: WarmMark | null = null;
       let sampling = false;
       const sampler = setInterval(() => {
         if (sampling) return;
@@ -530,10 +576,16 @@ async function runSustained(): Promise<Sustained> {
         const rss = rssMiB(leadex.pid);
         void (async () => {
           const m = await memory();
-          samples.push({ t, rss, ...(m ?? {}) });
-          if (retainedWarm === null && t >= settings.sustainedWarmupS) {
-            retainedWarm = await retained();
-            await startHeapSampling();
+          await pullMajorGcs();
+          const sample: MemorySample = { t, rss, ...(m ?? {}) };
+          samples.push(sample);
+          if (warm === null && t >= settings.sustainedWarmupS) {
+            const lastGc = majorGcs.at(-1);
+            const by = !watchingGcs ? 'time' : lastGc ? (lastGc.t >= settings.sustainedWarmupS ? 'major GC' : 'time') : t >= latestMarkS ? 'deadline' : null;
+            if (by !== null) {
+              warm = { sample, by, retainedMiB: lastGc?.heapUsedMiB ?? null };
+              await startHeapSampling();
+            }
           }
         })().finally(() => {
           sampling = false;
@@ -559,6 +611,7 @@ async function runSustained(): Promise<Sustained> {
         profiles.push({ scenario: 'sustained', mode: 'direct', target: 'leadex', summary: summariseProfile(file, 25) });
       }
       samples.push({ t: (performance.now() - t0) / 1000, rss: rssMiB(leadex.pid), ...((await memory()) ?? {}) });
+      await pullMajorGcs();
       const retainedEnd = await retained();
       let heap: HeapSummary | null = null;
       if (inspector && heapSampling) {
@@ -571,26 +624,28 @@ async function runSustained(): Promise<Sustained> {
           heap = summariseHeapProfile(file, 12);
         }
       }
-      const warm = samples.find((s) => s.t >= settings.sustainedWarmupS) ?? samples[0]!;
+      const mark: WarmMark = (warm as WarmMark | null) ?? { sample: samples.find((s) => s.t >= settings.sustainedWarmupS) ?? samples[0]!, by: 'time' as const, retainedMiB: null };
       const end = samples[samples.length - 1]!;
       log(
-        `sustained: ${result.auctionsPerS.toFixed(0)} auctions/s, errors ${result.errors.total}, RSS start ${rssStart.toFixed(0)} warm ${warm.rss.toFixed(0)} end ${end.rss.toFixed(0)} MiB` +
-          (retainedWarm !== null && retainedEnd !== null ? `, heap after full GC ${(retainedWarm as number).toFixed(0)} → ${retainedEnd.toFixed(0)} MiB` : ''),
+        `sustained: ${result.auctionsPerS.toFixed(0)} auctions/s, errors ${result.errors.total}, RSS start ${rssStart.toFixed(0)} warm (${mark.sample.t.toFixed(0)} s, by ${mark.by}) ${mark.sample.rss.toFixed(0)} end ${end.rss.toFixed(0)} MiB` +
+          (retainedEnd !== null ? `, heap after a major GC ${mark.retainedMiB?.toFixed(0) ?? '?'} → ${retainedEnd.toFixed(0)} MiB` : ''),
       );
       inspector?.close();
       const audit = await stopAndAudit('sustained', leadex, fleet);
       return {
         durationS: settings.sustainedS,
-        warmupS: settings.sustainedWarmupS,
+        warmupS: mark.sample.t,
+        warmupBy: mark.by,
         rate: settings.sustainedRate || null,
         latency: describeLatency(settings.sustainedLatency),
         drive: result,
         rssStartMiB: rssStart,
-        rssWarmMiB: warm.rss,
+        rssWarmMiB: mark.sample.rss,
         rssEndMiB: end.rss,
         rssMaxMiB: Math.max(...samples.map((s) => s.rss)),
-        retainedHeapWarmMiB: retainedWarm,
+        retainedHeapWarmMiB: mark.retainedMiB,
         retainedHeapEndMiB: retainedEnd,
+        majorGcs,
         heap,
         memorySamples: samples,
         cpuMsPerAuction: (cpu1 - cpu0) / Math.max(1, result.auctions),
@@ -810,11 +865,14 @@ if (sustained) {
     `sustained leadex (direct, 10 buyers ${sustained.latency}, ${sustained.durationS} s, ${sustained.rate ? `${sustained.rate}/s` : `${settings.connections} connections`}): ` +
       `${sustained.drive.auctionsPerS.toFixed(0)} auctions/s, p50 ${sustained.drive.latency.p50.toFixed(1)} p99 ${sustained.drive.latency.p99.toFixed(1)} ms, ` +
       `cpu ${sustained.cpuMsPerAuction.toFixed(3)} ms/auction, machine ${(sustained.machineBusy * 100).toFixed(0)}% busy, errors ${sustained.drive.errors.total}, outcomes ${JSON.stringify(sustained.drive.outcomes)}, ` +
-      `RSS start ${sustained.rssStartMiB.toFixed(0)} / after ${sustained.warmupS} s ${sustained.rssWarmMiB.toFixed(0)} / end ${sustained.rssEndMiB.toFixed(0)} / max ${sustained.rssMaxMiB.toFixed(0)} MiB`,
+      `RSS start ${sustained.rssStartMiB.toFixed(0)} / after warm-up (${sustained.warmupS.toFixed(0)} s, by ${sustained.warmupBy}) ${sustained.rssWarmMiB.toFixed(0)} / end ${sustained.rssEndMiB.toFixed(0)} / max ${sustained.rssMaxMiB.toFixed(0)} MiB`,
   );
-  if (sustained.retainedHeapWarmMiB !== null && sustained.retainedHeapEndMiB !== null) {
+  if (sustained.majorGcs.length > 0) {
+    out.push(`  major GCs (s: heap in use just after, MiB): ${sustained.majorGcs.map((gc) => `${gc.t.toFixed(0)}: ${gc.heapUsedMiB.toFixed(0)}`).join(', ')}`);
+  }
+  if (sustained.retainedHeapEndMiB !== null) {
     out.push(
-      `  V8 heap in use after a forced full GC: ${sustained.retainedHeapWarmMiB.toFixed(0)} MiB after warm-up, ${sustained.retainedHeapEndMiB.toFixed(0)} MiB at the end ` +
+      `  V8 heap in use after a full GC: ${sustained.retainedHeapWarmMiB?.toFixed(0) ?? '?'} MiB after warm-up, ${sustained.retainedHeapEndMiB.toFixed(0)} MiB at the end (forced) ` +
         `(growth that survives a full GC is retained memory, not a lazy collector)`,
     );
   }
