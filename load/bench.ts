@@ -563,9 +563,10 @@ async function runSustained(): Promise<Sustained> {
       const samples: MemorySample[] = [];
       const t0 = performance.now();
       const t0Epoch = Date.now();
-      // The warm-up ends at --sustained-warmup, or later, at the first major GC of the run: until V8
-      // has once let the old generation grow to its limit, RSS is still climbing to its plateau, and
-      // how long that takes depends on how fast auctions run (see load/README.md, "Sustained").
+      // The warm-up ends at --sustained-warmup if leadex has had a major GC by then, else at its
+      // first one after that (two thirds into the run at the latest): until V8 has once let the old
+      // generation grow to its limit, RSS is still climbing to its plateau, and how long that takes
+      // depends on how fast auctions run (load/README.md, "Sustained").
       const latestMarkS = (settings.sustainedS * 2) / 3;
       let warm: WarmMark | null = null;
       let sampling = false;
