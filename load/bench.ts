@@ -504,6 +504,17 @@ const WATCH_MAJOR_GCS = `(() => {
   return true;
 })()`;
 
+/**
+ * Whether the sustained warm-up ends at `t` (past --sustained-warmup), and why: a major GC came
+ * after --sustained-warmup, or one came before it, or none came by the deadline. Without GCs to
+ * watch (no inspector), time alone ends it.
+ */
+function warmupEndedBy(t: number, lastGc: MajorGc | undefined | 'not watched', deadlineS: number): Sustained['warmupBy'] | null {
+  if (lastGc === 'not watched') return 'time';
+  if (lastGc !== undefined) return lastGc.t >= settings.sustainedWarmupS ? 'major GC' : 'time';
+  return t >= deadlineS ? 'deadline' : null;
+}
+
 async function runSustained(): Promise<Sustained> {
   log(`sustained: leadex, 10 buyers (${describeLatency(settings.sustainedLatency)}), ${settings.sustainedS} s, ${settings.sustainedRate ? `${settings.sustainedRate}/s` : `max with ${settings.connections} connections`}`);
   const profiled = settings.profile === 'sustained';
@@ -582,7 +593,7 @@ async function runSustained(): Promise<Sustained> {
           samples.push(sample);
           if (warm === null && t >= settings.sustainedWarmupS) {
             const lastGc = majorGcs.at(-1);
-            const by = !watchingGcs ? 'time' : lastGc ? (lastGc.t >= settings.sustainedWarmupS ? 'major GC' : 'time') : t >= latestMarkS ? 'deadline' : null;
+            const by = warmupEndedBy(t, watchingGcs ? lastGc : 'not watched', latestMarkS);
             if (by !== null) {
               warm = { sample, by, retainedMiB: lastGc?.heapUsedMiB ?? null };
               await startHeapSampling();

@@ -15,7 +15,8 @@ const mode = (process.argv[4] ?? 'direct') as Mode;
 const buyers = Number(process.argv[5] ?? 10);
 if (mode !== 'direct' && mode !== 'two-phase') throw new Error('mode is direct or two-phase');
 
-const fleet = await startFleet({ buyers, latency: { kind: 'fixed', ms: 0 }, noBidRate: 0.2, postRejectRate: 0.05 });
+// The fleet's defaults are scenario a's buyers: they answer at once, 20 % no-bids, 5 % rejected posts.
+const fleet = await startFleet({ buyers });
 const floor = await startFloor(fleet);
 const leadex = await startLeadex({ buyers: fleet.buyers, label: 'warmup' });
 try {
