@@ -1,0 +1,102 @@
+// What each part of leadex costs, and what leadex costs with all of them gone: the same leadex
+// with parts switched off (load/ablation.patch, applied to a throwaway worktree of HEAD), every
+// variant up at once beside one floor on one fleet, driven in turn, a slice each, round after
+// round. Each round's floor slice is the ratio's denominator, so a machine that changes speed
+// between rounds moves numerator and denominator together. Medians over rounds are printed.
+// Scenario a's load: 10 buyers answering at once, direct post, 50 connections.
+//   node load/ablate.ts [rounds=4] [seconds per slice=5] [variants=baseline;audit;...;all]
+// A variant is a comma-separated list of the parts named in the patch's header; 'baseline' is
+// none of them, 'features' is audit,hmac,pii,breaker,phone, and 'all' adds redis and pg.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFleet } from './buyer-fleet.ts';
+import { drive } from './driver.ts';
+import { startFloor } from './floor-server.ts';
+import { cpuMs } from './proc.ts';
+
+const FEATURES = 'audit,hmac,pii,breaker,phone';
+const NAMED: Record<string, string> = { baseline: '', features: FEATURES, all: `${FEATURES},redis,pg` };
+const DEFAULT_VARIANTS = 'baseline;audit;hmac;pii;breaker;phone;redis;pg;features;all';
+
+const rounds = Number(process.argv[2] ?? 4);
+const sliceS = Number(process.argv[3] ?? 5);
+const variants = (process.argv[4] ?? DEFAULT_VARIANTS).split(';').map((name) => ({ name, ablate: NAMED[name] ?? name }));
+const WARMUP_S = 10;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const tree = mkdtempSync(join(tmpdir(), 'leadex-ablate-'));
+execFileSync('git', ['worktree', 'add', '--detach', '--force', tree, 'HEAD'], { cwd: ROOT, stdio: 'ignore' });
+const cleanups: Array<() => Promise<unknown>> = [async () => execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: ROOT, stdio: 'ignore' })];
+try {
+  try {
+    execFileSync('git', ['apply', join(ROOT, 'load/ablation.patch')], { cwd: tree, stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`load/ablation.patch no longer applies to HEAD; update it to the code it switches off:\n${String((error as { stderr?: Buffer }).stderr ?? error)}`);
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
+  // leadex-server.ts reads its checkout once, when loaded.
+  process.env.BENCH_LEADEX_ROOT = tree;
+  const { startLeadex } = await import('./leadex-server.ts');
+
+  const fleet = await startFleet({ buyers: 10 });
+  cleanups.unshift(() => fleet.stop());
+  const floor = await startFloor(fleet);
+  cleanups.unshift(() => floor.child.stop());
+  const servers = [{ name: 'floor', pid: floor.child.pid, url: floor.url, apiKey: 'none' }];
+  for (const variant of variants) {
+    const leadex = await startLeadex({ buyers: fleet.buyers, label: `ablate_${variant.name}`, env: { ABLATE: variant.ablate } });
+    cleanups.unshift(async () => {
+      await leadex.stop();
+      await leadex.drop();
+    });
+    servers.push({ name: variant.name, pid: leadex.pid, url: leadex.url, apiKey: leadex.apiKey });
+  }
+  const run = async (server: (typeof servers)[number], durationS: number) => {
+    const before = cpuMs(server.pid);
+    const result = await drive({ url: server.url, apiKey: server.apiKey, mode: 'direct', connections: 50, durationS });
+    if (result.errors.total > 0) throw new Error(`${server.name}: ${result.errors.total} errors in ${result.auctions} auctions`);
+    return { cpu: (cpuMs(server.pid) - before) / Math.max(1, result.auctions), perS: result.auctionsPerS };
+  };
+  for (const server of servers) await run(server, WARMUP_S);
+
+  const seen = new Map<string, Array<{ cpu: number; perS: number; ratio: number; perSRatio: number }>>();
+  for (let round = 0; round < rounds; round++) {
+    let floorSlice = { cpu: NaN, perS: NaN };
+    for (const server of servers) {
+      const slice = await run(server, sliceS);
+      if (server.name === 'floor') floorSlice = slice;
+      const list = seen.get(server.name) ?? [];
+      list.push({ ...slice, ratio: slice.cpu / floorSlice.cpu, perSRatio: slice.perS / floorSlice.perS });
+      seen.set(server.name, list);
+    }
+    console.error(`[ablate] round ${round + 1} of ${rounds} done`);
+  }
+
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  // Saved: each round's baseline slice minus the variant's, the median of those. A slice's CPU per
+  // auction swings with whatever else the machine ran in it; pairs from one round share most of that.
+  const baseline = seen.get('baseline') ?? seen.get(servers[1]!.name)!;
+  console.log(`a direct, 10 buyers @0 ms, 50 connections; ${rounds} rounds of ${sliceS} s slices; medians over rounds (cpu: exchange ms per auction)`);
+  console.log('variant (parts off)                          cpu  saved vs baseline  cpu × floor  auctions/s  ÷ floor   cpu × floor by round');
+  for (const server of servers) {
+    const list = seen.get(server.name)!;
+    const cpu = median(list.map((s) => s.cpu));
+    const label = server.name === 'floor' ? 'floor' : `${server.name}${NAMED[server.name] ? ` (${NAMED[server.name]})` : ''}`;
+    const saved = server.name === 'floor' ? '' : median(list.map((s, round) => baseline[round]!.cpu - s.cpu)).toFixed(3);
+    const byRound = server.name === 'floor' ? list.map((s) => s.cpu.toFixed(2)).join(' ') : list.map((s) => s.ratio.toFixed(2)).join(' ');
+    console.log(
+      `${label.padEnd(42)} ${cpu.toFixed(3).padStart(6)}  ${saved.padStart(17)}  ${median(list.map((s) => s.ratio)).toFixed(2).padStart(10)}×  ${median(list.map((s) => s.perS)).toFixed(0).padStart(10)}  ${(median(list.map((s) => s.perSRatio)) * 100).toFixed(0).padStart(6)} %   ${byRound}`,
+    );
+  }
+  console.log('  the floor\'s "by round" column is its own cpu per auction in each round');
+} finally {
+  for (const cleanup of cleanups) await cleanup().catch((error) => console.error(`[ablate] cleanup: ${String(error)}`));
+  rmSync(tree, { recursive: true, force: true });
+}
