@@ -3,9 +3,11 @@
 // ablate.ts's in-situ savings, it tells a part's own CPU from what it costs the process around it.
 //   node load/part-costs.ts [auctions=20000]
 import { randomBytes } from 'node:crypto';
-import CircuitBreaker from 'opossum';
 import { BatchAuditWriter } from '../src/audit/batch-writer.ts';
+import { BreakerBuyerClient } from '../src/buyers/breaker-buyer-client.ts';
+import type { BuyerClient, PingBody } from '../src/buyers/buyer-client.ts';
 import { signBody } from '../src/buyers/signing.ts';
+import type { CampaignWithSecret } from '../src/catalog/types.ts';
 import { PiiCipher } from '../src/pii/cipher.ts';
 import { normalizePhone } from '../src/lead/contact.ts';
 import { directLead } from './driver.ts';
@@ -16,7 +18,17 @@ const lead = JSON.parse(directLead()) as { data: unknown; contact: Record<string
 const pingBody = JSON.stringify({ ping_id: 'pg_0123456789abcdef', campaign_id: 'cmp_0123456789abcdef', vertical: 'auto_insurance', mode: 'exclusive', data: lead.data, contact_hashes: { email_sha256: 'a'.repeat(64), phone_sha256: 'b'.repeat(64) }, tmax_ms: 500 });
 const secrets = Array.from({ length: PINGS + 1 }, () => randomBytes(32).toString('hex'));
 const cipher = new PiiCipher([{ id: 'k1', key: randomBytes(32) }], 'k1');
-const breakers = secrets.map(() => new CircuitBreaker((attempt: () => Promise<unknown>) => attempt(), { timeout: false, errorThresholdPercentage: 50, volumeThreshold: 20, rollingCountTimeout: 10_000, resetTimeout: 30_000, rollingPercentilesEnabled: false, enableSnapshots: false }));
+// The real breaker client around a buyer client that answers at once: what remains is the guard.
+const answering: BuyerClient = {
+  ping: async () => ({ kind: 'bid', amount: 2150, bidId: null, latencyMs: 0, status: 200 }),
+  post: async () => ({ kind: 'accepted', buyerLeadId: null, redirectUrl: null, latencyMs: 0, attempts: 1 }),
+  retain: async () => {},
+  close: async () => {},
+};
+const breakers = new BreakerBuyerClient(answering);
+// Only what the breaker client reads of a campaign: its id, endpoints and (default) thresholds.
+const campaigns = secrets.map((_, i) => ({ id: `cmp_${i}`, ping_url: `http://127.0.0.1:${9000 + i}/ping`, post_url: `http://127.0.0.1:${9000 + i}/post`, breaker: null }) as unknown as CampaignWithSecret);
+const far = Date.now() + 3_600_000;
 // The real writer's queueing (what an event costs the auction); it never flushes here, so it needs
 // no database: the write is the batch's, off the auction's path, and ablate.ts weighs it whole.
 const audit = new BatchAuditWriter(null as never, { flushIntervalMs: 2 ** 31 - 1, batchSize: Number.MAX_SAFE_INTEGER, maxQueued: Number.MAX_SAFE_INTEGER });
@@ -32,7 +44,8 @@ const parts: Record<string, (i: number) => unknown> = {
   },
   pii: (i) => [cipher.seal(contact, `leads.contact:ld_${i}`), cipher.seal(consent, `leads.consent:ld_${i}`)],
   breaker: async () => {
-    for (const breaker of breakers) await breaker.fire(async () => 1);
+    for (let p = 0; p < PINGS; p++) await breakers.ping(campaigns[p]!, null as unknown as PingBody, far);
+    await breakers.post(campaigns[PINGS]!, null as never, 'idem', far);
   },
   audit: (i) => {
     const lead_id = `ld_${i}`;
@@ -60,4 +73,4 @@ for (const [name, part] of Object.entries(parts)) {
   }
   console.log(`${name.padEnd(9)}  ${passes.join('  ')}`);
 }
-for (const breaker of breakers) breaker.shutdown();
+await breakers.close();
