@@ -7,6 +7,9 @@
 //   node load/ablate.ts [rounds=4] [seconds per slice=5] [variants=baseline;audit;...;all]
 // A variant is a comma-separated list of the parts named in the patch's header; 'baseline' is
 // none of them, 'features' is audit,hmac,pii,breaker,phone, and 'all' adds redis and pg.
+// A variant 'floor:<parts>' is instead a second floor that does the least I/O the rules ask
+// (load/floor-io.ts: redis, record, seal; and sign, the HMAC of FLOOR_SIGN=1), e.g.
+// 'floor:sign,redis,record,seal': what the required work costs with none of leadex's code.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +42,7 @@ try {
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
   // leadex-server.ts reads its checkout once, when loaded.
   process.env.BENCH_LEADEX_ROOT = tree;
-  const { startLeadex } = await import('./leadex-server.ts');
+  const { startLeadex, scratchDatabase, BENCH_REDIS_URL } = await import('./leadex-server.ts');
 
   const fleet = await startFleet({ buyers: 10 });
   cleanups.unshift(() => fleet.stop());
@@ -47,6 +50,20 @@ try {
   cleanups.unshift(() => floor.child.stop());
   const servers = [{ name: 'floor', pid: floor.child.pid, url: floor.url, apiKey: 'none' }];
   for (const variant of variants) {
+    if (variant.name.startsWith('floor:')) {
+      const parts = variant.name.slice('floor:'.length).split(',').filter(Boolean);
+      const env: Record<string, string> = { FLOOR_IO: parts.filter((p) => p !== 'sign').join(','), FLOOR_SIGN: parts.includes('sign') ? '1' : '0' };
+      if (parts.includes('record')) {
+        const database = await scratchDatabase('floor_io');
+        cleanups.unshift(() => database.drop());
+        env.FLOOR_DATABASE_URL = database.url;
+      }
+      if (parts.includes('redis')) env.FLOOR_REDIS_URL = BENCH_REDIS_URL;
+      const io = await startFloor(fleet, [], env);
+      cleanups.unshift(() => io.child.stop());
+      servers.push({ name: variant.name, pid: io.child.pid, url: io.url, apiKey: 'none' });
+      continue;
+    }
     const leadex = await startLeadex({ buyers: fleet.buyers, label: `ablate_${variant.name}`, env: { ABLATE: variant.ablate } });
     cleanups.unshift(async () => {
       await leadex.stop();

@@ -7,14 +7,14 @@ import { flagsFromEnv, spawnNode, type Child } from './child.ts';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export async function startFloor(fleet: Fleet, nodeArgs: string[] = []): Promise<{ child: Child; url: string }> {
+export async function startFloor(fleet: Fleet, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ child: Child; url: string }> {
   // Same buyers, same paths; the query string only lets the fleet count the floor's requests apart.
   const buyers = fleet.buyers.map((b) => ({ pingUrl: `${b.pingUrl}?floor`, postUrl: `${b.postUrl}?floor` }));
   const child = spawnNode({
     script: join(HERE, 'floor.ts'),
     cwd: ROOT,
     nodeArgs: [...flagsFromEnv('BENCH_FLOOR_NODE_ARGS'), ...nodeArgs],
-    env: { FLOOR_BUYERS: JSON.stringify(buyers), FLOOR_PORT: '0' },
+    env: { ...env, FLOOR_BUYERS: JSON.stringify(buyers), FLOOR_PORT: '0' },
     echo: '[floor]',
   });
   const ready = await child.waitFor('ready');

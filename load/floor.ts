@@ -11,11 +11,14 @@
 // Child process: `node load/floor.ts` with FLOOR_BUYERS (JSON [{ pingUrl, postUrl }]) and
 // FLOOR_PORT (0: any) prints {"event":"ready","url":...}. FLOOR_SIGN=1 also HMAC-signs every
 // buyer request as leadex must (section 4); off by default, as the floor is the bare minimum.
+// FLOOR_IO (with FLOOR_REDIS_URL, FLOOR_DATABASE_URL) adds the least I/O the rules ask of an
+// exchange: load/floor-io.ts. Off by default too.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { Pool } from 'undici';
+import { startFloorIo } from './floor-io.ts';
 
 interface Buyer {
   campaignId: string;
@@ -36,6 +39,8 @@ interface Held {
   vertical: unknown;
   data: unknown;
   at: number;
+  /** The ping's decisions, for the post's record (FLOOR_IO=record). */
+  events: string[] | undefined;
 }
 
 const TIMEOUT_MS = Number(process.env.FLOOR_TIMEOUT_MS ?? 500);
@@ -43,6 +48,10 @@ const SIGN = process.env.FLOOR_SIGN === '1';
 const SECRET = 'floor-signing-secret';
 const HOLD_MS = 30_000;
 const PAYOUT_SHARE = 0.8;
+const IO_PARTS = new Set((process.env.FLOOR_IO ?? '').split(',').filter(Boolean));
+const RECORD = IO_PARTS.has('record');
+const REDIS = IO_PARTS.has('redis');
+const io = await startFloorIo(IO_PARTS, { redisUrl: process.env.FLOOR_REDIS_URL, databaseUrl: process.env.FLOOR_DATABASE_URL });
 
 const pools = new Map<string, Pool>();
 function poolFor(origin: string): Pool {
@@ -114,8 +123,19 @@ function post(pool: Pool, path: string, raw: string, extra?: Record<string, stri
   });
 }
 
+function bidOf(buyer: Buyer, answer: { status: number; text: string } | null): Bid | null {
+  if (answer === null || answer.status !== 200) return null;
+  try {
+    const parsed = JSON.parse(answer.text) as { bid?: unknown; bid_id?: unknown };
+    if (typeof parsed.bid !== 'number' || !(parsed.bid > 0)) return null;
+    return { buyer, amount: parsed.bid, bidId: typeof parsed.bid_id === 'string' ? parsed.bid_id : null };
+  } catch {
+    return null;
+  }
+}
+
 /** Pings every buyer in parallel; the valid bids, best first. */
-async function collectBids(pingId: string, vertical: unknown, data: unknown, hashes: unknown): Promise<Bid[]> {
+async function collectBids(pingId: string, vertical: unknown, data: unknown, hashes: unknown, events?: string[]): Promise<Bid[]> {
   const answers = await Promise.all(
     buyers.map(async (buyer): Promise<Bid | null> => {
       const raw = JSON.stringify({
@@ -128,14 +148,9 @@ async function collectBids(pingId: string, vertical: unknown, data: unknown, has
         tmax_ms: TIMEOUT_MS,
       });
       const answer = await post(buyer.pingPool, buyer.pingPath, raw);
-      if (answer === null || answer.status !== 200) return null;
-      try {
-        const parsed = JSON.parse(answer.text) as { bid?: unknown; bid_id?: unknown };
-        if (typeof parsed.bid !== 'number' || !(parsed.bid > 0)) return null;
-        return { buyer, amount: parsed.bid, bidId: typeof parsed.bid_id === 'string' ? parsed.bid_id : null };
-      } catch {
-        return null;
-      }
+      const bid = bidOf(buyer, answer);
+      events?.push(JSON.stringify({ at: Date.now(), type: 'campaign.pinged', campaign_id: buyer.campaignId, detail: { outcome: bid ? 'bid' : 'no_bid', amount: bid?.amount ?? null } }));
+      return bid;
     }),
   );
   const bids = answers.filter((b): b is Bid => b !== null);
@@ -176,6 +191,12 @@ function answer(leadId: string, sale: Bid | null) {
     : { lead_id: leadId, status: 'unsold', mode: null, payout: 0, buyers: 0, redirect_url: null };
 }
 
+// Only called with FLOOR_IO=record: the bare floor does not even await it.
+async function recordSale(leadId: string, sale: Bid | null, lead: Record<string, any>, events: string[] = []): Promise<void> {
+  events.push(JSON.stringify({ at: Date.now(), type: sale ? 'lead.sold' : 'lead.unsold', campaign_id: sale?.buyer.campaignId ?? null, detail: { price: sale?.amount ?? 0 } }));
+  await io.record({ leadId, campaignId: sale?.buyer.campaignId ?? null, price: sale?.amount ?? 0, lead: { vertical: lead.vertical, data: lead.data, contact: lead.contact, consent: lead.consent, source: lead.source }, events });
+}
+
 const held = new Map<string, Held>();
 setInterval(() => {
   const old = Date.now() - HOLD_MS;
@@ -189,16 +210,24 @@ app.post('/v1/leads', async (c) => {
   const leadId = id('ld');
   const pingId = id('pg');
   const hashes = { email_sha256: sha256(lead.contact?.email), phone_sha256: sha256(lead.contact?.phone) };
-  const bids = await collectBids(pingId, lead.vertical, lead.data, hashes);
-  return c.json(answer(leadId, await sell(leadId, pingId, bids, lead)));
+  const events: string[] | undefined = RECORD ? [] : undefined;
+  if (REDIS) await io.roundTrip();
+  const bids = await collectBids(pingId, lead.vertical, lead.data, hashes, events);
+  if (REDIS && bids.length > 0) await io.roundTrip();
+  const sale = await sell(leadId, pingId, bids, lead);
+  if (RECORD) await recordSale(leadId, sale, lead, events);
+  return c.json(answer(leadId, sale));
 });
 
 app.post('/v1/ping', async (c) => {
   const ping = await c.req.json<Record<string, any>>();
   const pingId = id('pg');
-  const bids = await collectBids(pingId, ping.vertical, ping.data, ping.contact_hashes ?? {});
+  if (REDIS) await io.roundTrip();
+  const events: string[] | undefined = RECORD ? [] : undefined;
+  const bids = await collectBids(pingId, ping.vertical, ping.data, ping.contact_hashes ?? {}, events);
   if (bids.length === 0) return c.json({ ping_id: pingId, status: 'no_bid' });
-  held.set(pingId, { bids, vertical: ping.vertical, data: ping.data, at: Date.now() });
+  if (REDIS) await io.roundTrip();
+  held.set(pingId, { bids, vertical: ping.vertical, data: ping.data, at: Date.now(), events });
   const best = bids[0]!;
   return c.json({
     ping_id: pingId,
@@ -217,7 +246,10 @@ app.post('/v1/post', async (c) => {
   held.delete(pingId);
   const leadId = id('ld');
   const lead = { vertical: hold.vertical, data: hold.data, contact: body.contact, consent: body.consent, source: body.source };
-  return c.json(answer(leadId, await sell(leadId, pingId, hold.bids, lead)));
+  if (REDIS) await io.roundTrip();
+  const sale = await sell(leadId, pingId, hold.bids, lead);
+  if (RECORD) await recordSale(leadId, sale, lead, hold.events);
+  return c.json(answer(leadId, sale));
 });
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -228,7 +260,7 @@ const server = serve({ fetch: app.fetch, port: Number(process.env.FLOOR_PORT ?? 
 
 const stop = () => {
   server.close();
-  void Promise.all([...pools.values()].map((p) => p.close().catch(() => {}))).then(() => process.exit(0));
+  void Promise.all([...[...pools.values()].map((p) => p.close().catch(() => {})), io.close()]).then(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 };
 process.on('SIGTERM', stop);

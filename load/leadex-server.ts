@@ -94,6 +94,13 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
+/** A database of its own for another bench process (the floor's FLOOR_IO=record); drop() removes it. */
+export async function scratchDatabase(label: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `leadex_bench_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  return { url: databaseUrl(name), drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+}
+
 async function deleteRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis(BENCH_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
