@@ -205,6 +205,22 @@ setInterval(() => {
 
 const app = new Hono();
 
+// With I/O on, shutdown waits for the auctions still running (the driver stops mid-auction) before
+// it closes Redis and Postgres, or their last writes fail on a closed client. The bare floor keeps
+// no such count: it has nothing to close under a running auction.
+let running = 0;
+let drained: (() => void) | null = null;
+if (IO_PARTS.size > 0) {
+  app.use(async (_c, next) => {
+    running++;
+    try {
+      await next();
+    } finally {
+      if (--running === 0) drained?.();
+    }
+  });
+}
+
 app.post('/v1/leads', async (c) => {
   const lead = await c.req.json<Record<string, any>>();
   const leadId = id('ld');
@@ -260,7 +276,10 @@ const server = serve({ fetch: app.fetch, port: Number(process.env.FLOOR_PORT ?? 
 
 const stop = () => {
   server.close();
-  void Promise.all([...[...pools.values()].map((p) => p.close().catch(() => {})), io.close()]).then(() => process.exit(0));
+  const idle = running === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
+  void idle
+    .then(() => Promise.all([...[...pools.values()].map((p) => p.close().catch(() => {})), io.close()]))
+    .then(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 };
 process.on('SIGTERM', stop);
