@@ -10,6 +10,9 @@
 // A variant 'floor:<parts>' is instead a second floor that does the least I/O the rules ask
 // (load/floor-io.ts: redis, record, seal; and sign, the HMAC of FLOOR_SIGN=1), e.g.
 // 'floor:sign,redis,record,seal': what the required work costs with none of leadex's code.
+// A variant 'at:<rev>' is leadex as of that commit (its own worktree, no patch), to weigh a change
+// in paired rounds: "at:HEAD~1;at:HEAD" reads the change's saving in the "saved" column, which is
+// against the first variant when there is no 'baseline'.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +53,22 @@ try {
   cleanups.unshift(() => floor.child.stop());
   const servers = [{ name: 'floor', pid: floor.child.pid, url: floor.url, apiKey: 'none' }];
   for (const variant of variants) {
+    if (variant.name.startsWith('at:')) {
+      const checkout = mkdtempSync(join(tmpdir(), 'leadex-at-'));
+      execFileSync('git', ['worktree', 'add', '--detach', '--force', checkout, variant.name.slice('at:'.length)], { cwd: ROOT, stdio: 'ignore' });
+      cleanups.push(async () => {
+        execFileSync('git', ['worktree', 'remove', '--force', checkout], { cwd: ROOT, stdio: 'ignore' });
+        rmSync(checkout, { recursive: true, force: true });
+      });
+      symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
+      const leadex = await startLeadex({ buyers: fleet.buyers, label: 'ablate_at', root: checkout });
+      cleanups.unshift(async () => {
+        await leadex.stop();
+        await leadex.drop();
+      });
+      servers.push({ name: variant.name, pid: leadex.pid, url: leadex.url, apiKey: leadex.apiKey });
+      continue;
+    }
     if (variant.name.startsWith('floor:')) {
       const parts = variant.name.slice('floor:'.length).split(',').filter(Boolean);
       const env: Record<string, string> = { FLOOR_IO: parts.filter((p) => p !== 'sign').join(','), FLOOR_SIGN: parts.includes('sign') ? '1' : '0' };

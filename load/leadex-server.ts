@@ -18,8 +18,8 @@ const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const ROOT = process.env.BENCH_LEADEX_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
 
 /** The Node flags `npm start` gives leadex (the checkout's own package.json), so the bench runs what operators run. */
-function startFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+function startFlags(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
   const words = (pkg.scripts?.start ?? '').split(/\s+/).filter(Boolean);
   const script = words.indexOf('src/main.ts');
   if (words[0] !== 'node' || script < 0) throw new Error(`cannot read the Node flags of npm start: ${pkg.scripts?.start}`);
@@ -45,6 +45,8 @@ export interface LeadexOptions {
   /** Campaign ping timeout (default 500 ms, the campaign default). */
   timeoutMs?: number;
   label?: string;
+  /** The checkout to run, if not BENCH_LEADEX_ROOT's (load/ablate.ts's `at:<rev>` variants). */
+  root?: string;
 }
 
 export interface Leadex {
@@ -139,8 +141,8 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
     const port = await freePort();
     child = spawnNode({
       script: 'src/main.ts',
-      cwd: ROOT,
-      nodeArgs: [...startFlags(), ...flagsFromEnv('BENCH_LEADEX_NODE_ARGS'), ...(options.nodeArgs ?? [])],
+      cwd: options.root ?? ROOT,
+      nodeArgs: [...startFlags(options.root ?? ROOT), ...flagsFromEnv('BENCH_LEADEX_NODE_ARGS'), ...(options.nodeArgs ?? [])],
       env: {
         DATABASE_URL: databaseUrl(database),
         REDIS_URL: BENCH_REDIS_URL,
