@@ -37,8 +37,10 @@ const tree = mkdtempSync(join(tmpdir(), 'leadex-ablate-'));
 execFileSync('git', ['worktree', 'add', '--detach', '--force', tree, 'HEAD'], { cwd: ROOT, stdio: 'ignore' });
 const cleanups: Array<() => Promise<unknown>> = [async () => execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: ROOT, stdio: 'ignore' })];
 try {
+  // Only the variants that switch parts off need the patch: 'at:' and 'floor:' ones run as they are.
+  const patched = variants.some((v) => !v.name.startsWith('at:') && !v.name.startsWith('floor:'));
   try {
-    execFileSync('git', ['apply', join(ROOT, 'load/ablation.patch')], { cwd: tree, stdio: 'pipe' });
+    if (patched) execFileSync('git', ['apply', join(ROOT, 'load/ablation.patch')], { cwd: tree, stdio: 'pipe' });
   } catch (error) {
     throw new Error(`load/ablation.patch no longer applies to HEAD; update it to the code it switches off:\n${String((error as { stderr?: Buffer }).stderr ?? error)}`);
   }
