@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { startFleet } from './buyer-fleet.ts';
 import { drive } from './driver.ts';
 import { startFloor } from './floor-server.ts';
-import { cpuMs } from './proc.ts';
+import { cpuByName, cpuDelta, cpuMs } from './proc.ts';
 
 const FEATURES = 'audit,hmac,pii,breaker,phone';
 const NAMED: Record<string, string> = { baseline: '', features: FEATURES, all: `${FEATURES},redis,pg` };
@@ -29,8 +29,15 @@ const DEFAULT_VARIANTS = 'baseline;audit;hmac;pii;breaker;phone;redis;pg;feature
 
 const rounds = Number(process.argv[2] ?? 4);
 const sliceS = Number(process.argv[3] ?? 5);
-const variants = (process.argv[4] ?? DEFAULT_VARIANTS).split(';').map((name) => ({ name, ablate: NAMED[name] ?? name }));
+const variants = (process.argv[4] ?? DEFAULT_VARIANTS).split(';').map((name) => ({ name, spec: name, ablate: NAMED[name] ?? name }));
 const WARMUP_S = 10;
+// postgres and redis-server processes, machine-wide: what a variant costs outside its own process.
+const SERVICES = ['postgres', 'redis-server'];
+// The same variant twice (an A/A run, to see the noise) is told apart by a suffix.
+for (const [i, variant] of variants.entries()) {
+  const earlier = variants.slice(0, i).filter((v) => v.spec === variant.spec).length;
+  if (earlier > 0) variant.name = `${variant.name} #${earlier + 1}`;
+}
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const tree = mkdtempSync(join(tmpdir(), 'leadex-ablate-'));
@@ -38,7 +45,7 @@ execFileSync('git', ['worktree', 'add', '--detach', '--force', tree, 'HEAD'], { 
 const cleanups: Array<() => Promise<unknown>> = [async () => execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: ROOT, stdio: 'ignore' })];
 try {
   // Only the variants that switch parts off need the patch: 'at:' and 'floor:' ones run as they are.
-  const patched = variants.some((v) => !v.name.startsWith('at:') && !v.name.startsWith('floor:'));
+  const patched = variants.some((v) => !v.spec.startsWith('at:') && !v.spec.startsWith('floor:'));
   try {
     if (patched) execFileSync('git', ['apply', join(ROOT, 'load/ablation.patch')], { cwd: tree, stdio: 'pipe' });
   } catch (error) {
@@ -55,9 +62,10 @@ try {
   cleanups.unshift(() => floor.child.stop());
   const servers = [{ name: 'floor', pid: floor.child.pid, url: floor.url, apiKey: 'none' }];
   for (const variant of variants) {
-    if (variant.name.startsWith('at:')) {
+    if (variant.spec.startsWith('at:')) {
       const checkout = mkdtempSync(join(tmpdir(), 'leadex-at-'));
-      execFileSync('git', ['worktree', 'add', '--detach', '--force', checkout, variant.name.slice('at:'.length)], { cwd: ROOT, stdio: 'ignore' });
+      const rev = variant.spec.slice('at:'.length);
+      execFileSync('git', ['worktree', 'add', '--detach', '--force', checkout, rev], { cwd: ROOT, stdio: 'ignore' });
       cleanups.push(async () => {
         execFileSync('git', ['worktree', 'remove', '--force', checkout], { cwd: ROOT, stdio: 'ignore' });
         rmSync(checkout, { recursive: true, force: true });
@@ -71,8 +79,8 @@ try {
       servers.push({ name: variant.name, pid: leadex.pid, url: leadex.url, apiKey: leadex.apiKey });
       continue;
     }
-    if (variant.name.startsWith('floor:')) {
-      const parts = variant.name.slice('floor:'.length).split(',').filter(Boolean);
+    if (variant.spec.startsWith('floor:')) {
+      const parts = variant.spec.slice('floor:'.length).split(',').filter(Boolean);
       const env: Record<string, string> = { FLOOR_IO: parts.filter((p) => p !== 'sign').join(','), FLOOR_SIGN: parts.includes('sign') ? '1' : '0' };
       if (parts.includes('record')) {
         const database = await scratchDatabase('floor_io');
@@ -94,15 +102,17 @@ try {
   }
   const run = async (server: (typeof servers)[number], durationS: number) => {
     const before = cpuMs(server.pid);
+    const servicesBefore = cpuByName(SERVICES);
     const result = await drive({ url: server.url, apiKey: server.apiKey, mode: 'direct', connections: 50, durationS });
     if (result.errors.total > 0) throw new Error(`${server.name}: ${result.errors.total} errors in ${result.auctions} auctions`);
-    return { cpu: (cpuMs(server.pid) - before) / Math.max(1, result.auctions), perS: result.auctionsPerS };
+    const auctions = Math.max(1, result.auctions);
+    return { cpu: (cpuMs(server.pid) - before) / auctions, services: cpuDelta(servicesBefore, cpuByName(SERVICES)) / auctions, perS: result.auctionsPerS };
   };
   for (const server of servers) await run(server, WARMUP_S);
 
-  const seen = new Map<string, Array<{ cpu: number; perS: number; ratio: number; perSRatio: number }>>();
+  const seen = new Map<string, Array<{ cpu: number; services: number; perS: number; ratio: number; perSRatio: number }>>();
   for (let round = 0; round < rounds; round++) {
-    let floorSlice = { cpu: NaN, perS: NaN };
+    let floorSlice = { cpu: NaN, services: NaN, perS: NaN };
     for (const server of servers) {
       const slice = await run(server, sliceS);
       if (server.name === 'floor') floorSlice = slice;
@@ -122,7 +132,7 @@ try {
   // auction swings with whatever else the machine ran in it; pairs from one round share most of that.
   const baseline = seen.get('baseline') ?? seen.get(servers[1]!.name)!;
   console.log(`a direct, 10 buyers @0 ms, 50 connections; ${rounds} rounds of ${sliceS} s slices; medians over rounds (cpu: exchange ms per auction)`);
-  console.log('variant (parts off)                          cpu  saved vs baseline  cpu × floor  auctions/s  ÷ floor   cpu × floor by round');
+  console.log('variant (parts off)                          cpu  saved vs baseline  cpu × floor  auctions/s  ÷ floor  pg+redis   cpu × floor by round');
   for (const server of servers) {
     const list = seen.get(server.name)!;
     const cpu = median(list.map((s) => s.cpu));
@@ -130,9 +140,10 @@ try {
     const saved = server.name === 'floor' ? '' : median(list.map((s, round) => baseline[round]!.cpu - s.cpu)).toFixed(3);
     const byRound = server.name === 'floor' ? list.map((s) => s.cpu.toFixed(2)).join(' ') : list.map((s) => s.ratio.toFixed(2)).join(' ');
     console.log(
-      `${label.padEnd(42)} ${cpu.toFixed(3).padStart(6)}  ${saved.padStart(17)}  ${median(list.map((s) => s.ratio)).toFixed(2).padStart(10)}×  ${median(list.map((s) => s.perS)).toFixed(0).padStart(10)}  ${(median(list.map((s) => s.perSRatio)) * 100).toFixed(0).padStart(6)} %   ${byRound}`,
+      `${label.padEnd(42)} ${cpu.toFixed(3).padStart(6)}  ${saved.padStart(17)}  ${median(list.map((s) => s.ratio)).toFixed(2).padStart(10)}×  ${median(list.map((s) => s.perS)).toFixed(0).padStart(10)}  ${(median(list.map((s) => s.perSRatio)) * 100).toFixed(0).padStart(6)} %  ${median(list.map((s) => s.services)).toFixed(3).padStart(8)}   ${byRound}`,
     );
   }
+  console.log('  pg+redis: CPU ms per auction of every postgres and redis-server process on the machine during the slice');
   console.log('  the floor\'s "by round" column is its own cpu per auction in each round');
 } finally {
   for (const cleanup of cleanups) await cleanup().catch((error) => console.error(`[ablate] cleanup: ${String(error)}`));
