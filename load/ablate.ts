@@ -113,7 +113,11 @@ try {
   const seen = new Map<string, Array<{ cpu: number; services: number; perS: number; ratio: number; perSRatio: number }>>();
   for (let round = 0; round < rounds; round++) {
     let floorSlice = { cpu: NaN, services: NaN, perS: NaN };
-    for (const server of servers) {
+    // The floor goes first (each round's denominator); the others take turns at each place in the
+    // round, so none is always the one that runs after the machine has warmed to the round.
+    const others = servers.slice(1);
+    const turn = round % Math.max(1, others.length);
+    for (const server of [servers[0]!, ...others.slice(turn), ...others.slice(0, turn)]) {
       const slice = await run(server, sliceS);
       if (server.name === 'floor') floorSlice = slice;
       const list = seen.get(server.name) ?? [];
