@@ -40,9 +40,23 @@ for (const [i, variant] of variants.entries()) {
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const tree = mkdtempSync(join(tmpdir(), 'leadex-ablate-'));
-execFileSync('git', ['worktree', 'add', '--detach', '--force', tree, 'HEAD'], { cwd: ROOT, stdio: 'ignore' });
-const cleanups: Array<() => Promise<unknown>> = [async () => execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: ROOT, stdio: 'ignore' })];
+
+/** A throwaway worktree of `rev` that uses this checkout's node_modules; remove() takes it away. */
+function worktreeOf(rev: string, prefix: string): { dir: string; remove(): Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  execFileSync('git', ['worktree', 'add', '--detach', '--force', dir, rev], { cwd: ROOT, stdio: 'ignore' });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return {
+    dir,
+    remove: async () => {
+      execFileSync('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT, stdio: 'ignore' });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const { dir: tree, remove: removeTree } = worktreeOf('HEAD', 'leadex-ablate-');
+const cleanups: Array<() => Promise<unknown>> = [removeTree];
 try {
   // Only the variants that switch parts off need the patch: 'at:' and 'floor:' ones run as they are.
   const patched = variants.some((v) => !v.spec.startsWith('at:') && !v.spec.startsWith('floor:'));
@@ -51,7 +65,6 @@ try {
   } catch (error) {
     throw new Error(`load/ablation.patch no longer applies to HEAD; update it to the code it switches off:\n${String((error as { stderr?: Buffer }).stderr ?? error)}`);
   }
-  symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
   // leadex-server.ts reads its checkout once, when loaded.
   process.env.BENCH_LEADEX_ROOT = tree;
   const { startLeadex, scratchDatabase, BENCH_REDIS_URL } = await import('./leadex-server.ts');
@@ -63,15 +76,9 @@ try {
   const servers = [{ name: 'floor', pid: floor.child.pid, url: floor.url, apiKey: 'none' }];
   for (const variant of variants) {
     if (variant.spec.startsWith('at:')) {
-      const checkout = mkdtempSync(join(tmpdir(), 'leadex-at-'));
-      const rev = variant.spec.slice('at:'.length);
-      execFileSync('git', ['worktree', 'add', '--detach', '--force', checkout, rev], { cwd: ROOT, stdio: 'ignore' });
-      cleanups.push(async () => {
-        execFileSync('git', ['worktree', 'remove', '--force', checkout], { cwd: ROOT, stdio: 'ignore' });
-        rmSync(checkout, { recursive: true, force: true });
-      });
-      symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
-      const leadex = await startLeadex({ buyers: fleet.buyers, label: 'ablate_at', root: checkout });
+      const checkout = worktreeOf(variant.spec.slice('at:'.length), 'leadex-at-');
+      cleanups.push(checkout.remove);
+      const leadex = await startLeadex({ buyers: fleet.buyers, label: 'ablate_at', root: checkout.dir });
       cleanups.unshift(async () => {
         await leadex.stop();
         await leadex.drop();

@@ -14,12 +14,7 @@ import { drive } from './driver.ts';
 import { startFloor } from './floor-server.ts';
 import { attachInspector, INSPECT_ARGS } from './inspector.ts';
 import { startLeadex } from './leadex-server.ts';
-
-interface HeapNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children?: HeapNode[];
-}
+import { label, moduleOf, type HeapNode } from './profile.ts';
 
 const server = process.argv[2] ?? 'leadex';
 const seconds = Number(process.argv[3] ?? 5);
@@ -61,9 +56,9 @@ try {
   const byFunction = new Map<string, number>();
   let total = 0;
   const visit = (node: HeapNode) => {
-    const module = moduleOf(node.callFrame.url);
+    const module = moduleOf(node.callFrame);
     byModule.set(module, (byModule.get(module) ?? 0) + node.selfSize);
-    const fn = `${module} ${node.callFrame.functionName || '(anonymous)'}:${node.callFrame.lineNumber + 1}`;
+    const fn = label(node.callFrame);
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + node.selfSize);
     total += node.selfSize;
     for (const child of node.children ?? []) visit(child);
@@ -78,14 +73,4 @@ try {
 } finally {
   await target.stop();
   await fleet.stop();
-}
-
-function moduleOf(url: string): string {
-  if (url === '') return '(native)';
-  const npm = url.split('node_modules/')[1];
-  if (npm !== undefined) return `npm:${npm.split('/').slice(0, npm.startsWith('@') ? 2 : 1).join('/')}`;
-  const src = url.split('/src/')[1];
-  if (src !== undefined) return `src/${src}`;
-  const load = url.split('/load/')[1];
-  return load !== undefined ? `load/${load}` : url;
 }

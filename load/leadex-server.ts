@@ -96,11 +96,11 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
-/** A database of its own for another bench process (the floor's FLOOR_IO=record); drop() removes it. */
-export async function scratchDatabase(label: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `leadex_bench_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+/** A fresh `leadex_bench_<label>_<suffix>` database (leadex's, or the floor's for FLOOR_IO=record); drop() removes it. */
+export async function scratchDatabase(label: string, suffix = randomBytes(4).toString('hex')): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `leadex_bench_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${suffix}`;
   await adminQuery(`create database ${name}`);
-  return { url: databaseUrl(name), drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+  return { name, url: databaseUrl(name), drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
 }
 
 async function deleteRedisPrefix(prefix: string): Promise<void> {
@@ -120,9 +120,9 @@ async function deleteRedisPrefix(prefix: string): Promise<void> {
 
 export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
   const suffix = randomBytes(4).toString('hex');
-  const database = `leadex_bench_${(options.label ?? 'run').replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${suffix}`;
+  const scratch = await scratchDatabase(options.label ?? 'run', suffix);
+  const database = scratch.name;
   const keyPrefix = `bench_${suffix}:`;
-  await adminQuery(`create database ${database}`);
   let child: Child | undefined;
   const drop = async () => {
     if (process.env.BENCH_KEEP_DB === '1') {
@@ -131,7 +131,7 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
       await deleteRedisPrefix(keyPrefix).catch(() => {});
       return;
     }
-    await adminQuery(`drop database if exists ${database} with (force)`).catch((error: unknown) => {
+    await scratch.drop().catch((error: unknown) => {
       process.stderr.write(`could not drop ${database}: ${String(error)}\n`);
     });
     await deleteRedisPrefix(keyPrefix).catch(() => {});

@@ -58,7 +58,7 @@ function shortUrl(url: string): string {
 }
 
 /** Which module a frame belongs to: "src/exchange/bidding.ts", "npm:zod", "node:internal/...", "(gc)". */
-function moduleOf(frame: ProfileNode['callFrame']): string {
+export function moduleOf(frame: ProfileNode['callFrame']): string {
   const url = shortUrl(frame.url);
   if (url === '') return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
   const nm = url.lastIndexOf('node_modules/');
@@ -73,7 +73,8 @@ function moduleOf(frame: ProfileNode['callFrame']): string {
   return url;
 }
 
-function label(frame: ProfileNode['callFrame']): string {
+/** A frame as "name file:line", paths relative to the checkout. */
+export function label(frame: ProfileNode['callFrame']): string {
   const name = frame.functionName || '(anonymous)';
   const url = shortUrl(frame.url);
   if (url === '') return name;
@@ -170,7 +171,7 @@ export function formatProfile(summary: ProfileSummary): string {
 
 // ---- sampling heap profiles (what is still alive, by allocation site) -----------------------
 
-interface HeapNode {
+export interface HeapNode {
   callFrame: ProfileNode['callFrame'];
   selfSize: number;
   children?: HeapNode[];
