@@ -33,6 +33,8 @@ export interface ProfileSummary {
   busyMs: number;
   selfByFunction: ProfileEntry[];
   selfByModule: ProfileEntry[];
+  /** Self time by whose code ran (ownerOf), every owner listed. */
+  selfByOwner: ProfileEntry[];
   /** Inclusive time of functions in src/ (leadex's own code), recursion counted once. */
   inclusiveSrc: ProfileEntry[];
   /**
@@ -73,6 +75,18 @@ export function moduleOf(frame: ProfileNode['callFrame']): string {
   return url;
 }
 
+/**
+ * Whose code a module is: the exchange's own (src/, or load/ for the floor), an npm package, Node's
+ * internals, native code or the collector. How far a rewrite of the exchange's own code could go.
+ */
+export function ownerOf(module: string): string {
+  if (module.startsWith('src/') || module.startsWith('load/')) return 'own code';
+  if (module.startsWith('npm:')) return 'npm packages';
+  if (module.startsWith('node:')) return 'Node internals';
+  if (module === '(native)') return 'native';
+  return module;
+}
+
 /** A frame as "name file:line", paths relative to the checkout. */
 export function label(frame: ProfileNode['callFrame']): string {
   const name = frame.functionName || '(anonymous)';
@@ -93,6 +107,7 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
 
   const selfFn = new Map<string, number>();
   const selfModule = new Map<string, number>();
+  const selfOwner = new Map<string, number>();
   const inclusive = new Map<string, number>();
   const bySrcCaller = new Map<string, number>();
   const bySrcFile = new Map<string, number>();
@@ -113,6 +128,8 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
     selfFn.set(fn, (selfFn.get(fn) ?? 0) + ms);
     const mod = moduleOf(frame);
     selfModule.set(mod, (selfModule.get(mod) ?? 0) + ms);
+    const owner = ownerOf(mod);
+    selfOwner.set(owner, (selfOwner.get(owner) ?? 0) + ms);
     const seen = new Set<string>();
     let caller: string | null = null;
     let callerFile: string | null = null;
@@ -144,6 +161,7 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
     busyMs: Math.round(busy),
     selfByFunction: rank(selfFn, top),
     selfByModule: rank(selfModule, top),
+    selfByOwner: rank(selfOwner, selfOwner.size),
     inclusiveSrc: rank(inclusive, top),
     bySrcCaller: rank(bySrcCaller, top),
     bySrcFile: rank(bySrcFile, top),
@@ -154,6 +172,8 @@ export function formatProfile(summary: ProfileSummary): string {
   const lines: string[] = [];
   const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
   lines.push(`profile ${shortUrl(summary.file)}: ${summary.busyMs} ms busy of ${summary.totalMs} ms sampled`);
+  lines.push('  self time by owner:');
+  for (const e of summary.selfByOwner) lines.push(`    ${pct(e.share)} ${String(e.ms).padStart(7)} ms  ${e.name}`);
   lines.push('  self time by module:');
   for (const e of summary.selfByModule.slice(0, 15)) lines.push(`    ${pct(e.share)} ${String(e.ms).padStart(7)} ms  ${e.name}`);
   lines.push('  self time by function:');
