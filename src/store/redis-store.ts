@@ -120,22 +120,14 @@ export class RedisStore implements Store {
   async reserve(requests: ReservationRequest[]): Promise<ReservationOutcome[]> {
     if (requests.length === 0) return [];
     checkReservationRequests(requests);
-    const keys: string[] = [EXPIRY_KEY];
-    const args: ScriptArg[] = [requests.length];
-    for (const request of requests) {
-      const pacers = request.pacers ?? [];
-      keys.push(recordKey(request.id));
-      args.push(request.id, request.expiresAt, request.counters.length, pacers.length);
-      for (const spec of request.counters) {
-        keys.push(counterKey(spec.key));
-        args.push(spec.amount, spec.limit === null ? '' : spec.limit, spec.ttlSeconds);
-      }
-      for (const pacer of pacers) {
-        keys.push(counterKey(pacer.key));
-        args.push(pacer.intervalMs, pacer.ttlSeconds, pacer.nowMs);
-      }
-    }
-    const results = await this.#call(() => this.#run<number[][]>(SCRIPTS.reserve, keys, args));
+    const packed = requests.map((request) => [
+      request.id,
+      request.expiresAt,
+      request.counters.map((spec) => [spec.key, spec.amount, spec.limit ?? -1, spec.ttlSeconds]),
+      (request.pacers ?? []).map((pacer) => [pacer.key, pacer.intervalMs, pacer.ttlSeconds, pacer.nowMs]),
+    ]);
+    const args = [this.#keyPrefix, JSON.stringify(packed)];
+    const results = await this.#call(() => this.#run<number[][]>(SCRIPTS.reserve, [], args));
     return requests.map((request, i): ReservationOutcome => {
       const [failed = 0, ...values] = results[i] ?? [];
       if (failed === 0) return { id: request.id, ok: true, values: values.map(Number) };
@@ -154,25 +146,19 @@ export class RedisStore implements Store {
   async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
     const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
     const token = randomBytes(16).toString('hex');
-    const keys = [...lockKeys.map(lockKey), ...readKeys.map(counterKey)];
-    const [locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.beginAuction, keys, [lockKeys.length, token, ttl]));
+    const args = [lockKeys.length, token, ttl, readKeys.length, this.#keyPrefix, lockKeys.join('\n'), readKeys.join('\n')];
+    const [locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.beginAuction, [], args));
     if (locked !== 1) return { locked: false };
     return { locked: true, token, values: startValues(readKeys, values) };
   }
 
   async endAuction({ lockKeys, token, writes = [], commitIds = [], hold, ifOpen = [] }: AuctionEnd): Promise<boolean> {
     if (lockKeys.length === 0 && writes.length === 0 && commitIds.length === 0 && !hold && ifOpen.length === 0) return true;
-    const keys = [...lockKeys.map(lockKey), ...writes.map((w) => counterKey(w.key))];
-    if (commitIds.length > 0 || ifOpen.length > 0) keys.push(EXPIRY_KEY, ...commitIds.map(recordKey));
-    const args: ScriptArg[] = [lockKeys.length, token, writes.length, commitIds.length, hold ? '1' : '0', ifOpen.length];
-    for (const write of writes) args.push(write.value, write.ttlSeconds, write.onlyIfAbsent ? '1' : '0');
-    args.push(...commitIds);
-    if (hold) {
-      keys.push(holdKey(hold.id));
-      args.push(hold.record.payload, JSON.stringify(hold.record.reservationIds), positiveMs(hold.ttlMs, 'ttlMs'));
-    }
-    args.push(...ifOpen);
-    return (await this.#call(() => this.#run<number>(SCRIPTS.endAuction, keys, args))) === 1;
+    const end = JSON.stringify({ l: lockKeys, w: writes.map((w) => [w.key, w.value, w.ttlSeconds, w.onlyIfAbsent ? 1 : 0]), c: commitIds, o: ifOpen });
+    const args: ScriptArg[] = hold
+      ? [token, this.#keyPrefix, end, '1', hold.id, hold.record.payload, JSON.stringify(hold.record.reservationIds), positiveMs(hold.ttlMs, 'ttlMs')]
+      : [token, this.#keyPrefix, end, '0'];
+    return (await this.#call(() => this.#run<number>(SCRIPTS.endAuction, [], args))) === 1;
   }
 
   async announceConfigChange(): Promise<void> {
@@ -226,12 +212,12 @@ export class RedisStore implements Store {
   }
 
   async claimHold(id: string, extendReservationsTo: number, begin?: AuctionStart): Promise<ClaimResult> {
-    const keys = [holdKey(id), EXPIRY_KEY];
     const token = begin ? randomBytes(16).toString('hex') : '';
     // Without an auction to begin, an empty lock count tells the script to take no lock.
-    const args: ScriptArg[] = begin ? [extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs')] : [extendReservationsTo, '', '', ''];
-    if (begin) keys.push(...begin.lockKeys.map(lockKey), ...begin.readKeys.map(counterKey));
-    const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.claimHold, keys, args));
+    const args: ScriptArg[] = begin
+      ? [this.#keyPrefix, id, extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs'), begin.readKeys.length, begin.lockKeys.join('\n'), begin.readKeys.join('\n')]
+      : [this.#keyPrefix, id, extendReservationsTo, ''];
+    const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.claimHold, [], args));
     if (state === 'missing') return { state: 'missing' };
     if (state === 'already_claimed') return { state: 'already_claimed' };
     if (state !== 'claimed' || typeof payload !== 'string' || typeof reservations !== 'string') {

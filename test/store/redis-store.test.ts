@@ -68,6 +68,52 @@ describe('RedisStore', () => {
     expect(await admin.exists('ctr:leads', 'res:r1', 'hold:h1', 'lock:job')).toBe(0);
   });
 
+  it('builds the names of an auction under its prefix too: locks, reads, writes, commits and holds', async () => {
+    const prefix = newPrefix();
+    const store = newStore({ keyPrefix: prefix });
+    await admin.set(`${prefix}ctr:sent:a`, 'seen');
+    const start = await store.beginAuction(['consumer:a', 'consumer:b'], 60_000, ['sent:a', 'bought:a']);
+    expect(start).toMatchObject({ locked: true, values: ['seen', null] });
+    if (!start.locked) throw new Error('unreachable');
+    expect(await admin.get(`${prefix}lock:consumer:a`)).toBe(start.token);
+    expect(await admin.get(`${prefix}lock:consumer:b`)).toBe(start.token);
+
+    await store.reserve([request('r1', [counter('cap:day', 1, 10, 120)], 1234)]);
+    const ended = await store.endAuction({
+      lockKeys: ['consumer:a', 'consumer:b'],
+      token: start.token,
+      // Keys and values travel as JSON: quotes, newlines and non-ASCII arrive as they were.
+      writes: [{ key: 'bought:"a"\n', value: 'by_1 é', ttlSeconds: 60 }],
+      commitIds: ['r1'],
+      hold: { id: 'h1', record: { payload: 'p', reservationIds: ['r1'] }, ttlMs: 60_000 },
+    });
+    expect(ended).toBe(true);
+    expect(await admin.get(`${prefix}ctr:bought:"a"\n`)).toBe('by_1 é');
+    expect(await admin.exists(`${prefix}lock:consumer:a`, `${prefix}lock:consumer:b`, `${prefix}res:r1`)).toBe(0);
+    expect(await admin.zrange(`${prefix}res:expiry`, 0, -1)).toEqual([]);
+    expect(await admin.hget(`${prefix}hold:h1`, 'payload')).toBe('p');
+
+    const claim = await store.claimHold('h1', 5_000, { lockKeys: ['consumer:a'], lockTtlMs: 60_000, readKeys: ['sent:a'] });
+    expect(claim).toMatchObject({ state: 'claimed', start: { locked: true, values: ['seen'] } });
+    expect(await admin.exists(`${prefix}lock:consumer:a`)).toBe(1);
+    expect(await admin.exists('lock:consumer:a', 'ctr:sent:a', 'hold:h1', 'res:expiry')).toBe(0);
+  });
+
+  it('refuses a lock or read key holding a newline rather than splitting it, and takes nothing', async () => {
+    const prefix = newPrefix();
+    const store = newStore({ keyPrefix: prefix });
+    // Lock and read keys travel newline-joined; none of the exchange's can hold one.
+    await expect(store.beginAuction(['consumer:a\nconsumer:b'], 60_000, [])).rejects.toThrow(/packed keys/);
+    await expect(store.beginAuction(['consumer:a'], 60_000, ['sent:a\nsent:b'])).rejects.toThrow(/packed keys/);
+    await expect(store.beginAuction(['consumer:a'], 60_000, ['sent:a\n'])).rejects.toThrow(/packed keys/);
+    await expect(store.beginAuction(['consumer:a'], 60_000, ['\nsent:a'])).rejects.toThrow(/packed keys/);
+    await store.putHold('h1', { payload: 'p', reservationIds: [] }, 60_000);
+    await expect(store.claimHold('h1', 5_000, { lockKeys: ['consumer:a\nconsumer:b'], lockTtlMs: 60_000, readKeys: [] })).rejects.toThrow(/packed keys/);
+    expect(await admin.keys(`${prefix}lock:*`)).toEqual([]);
+    // The claim was not spent on a call that could not begin its auction.
+    expect(await store.claimHold('h1', 5_000)).toMatchObject({ state: 'claimed' });
+  });
+
   it('sets TTLs on counters, holds and locks, and none on reservation records', async () => {
     const prefix = newPrefix();
     const store = newStore({ keyPrefix: prefix });
