@@ -3,7 +3,8 @@
 // variant up at once beside one floor on one fleet, driven in turn, a slice each, round after
 // round. Each round's floor slice is the ratio's denominator, so a machine that changes speed
 // between rounds moves numerator and denominator together. Medians over rounds are printed.
-// Scenario a's load: 10 buyers answering at once, direct post, 50 connections.
+// Scenario a's load: 10 buyers answering at once, direct post, 50 connections
+// (ABLATE_MODE=two-phase drives a ping and its post instead).
 //   node load/ablate.ts [rounds=4] [seconds per slice=5] [variants=baseline;audit;...;all]
 // A variant is a comma-separated list of the parts named in the patch's header; 'baseline' is
 // none of them, 'features' is audit,hmac,pii,breaker,phone, and 'all' adds redis and pg.
@@ -31,6 +32,8 @@ const rounds = Number(process.argv[2] ?? 4);
 const sliceS = Number(process.argv[3] ?? 5);
 const variants = (process.argv[4] ?? DEFAULT_VARIANTS).split(';').map((name) => ({ name, spec: name, ablate: NAMED[name] ?? name }));
 const WARMUP_S = 10;
+const MODE = process.env.ABLATE_MODE ?? 'direct';
+if (MODE !== 'direct' && MODE !== 'two-phase') throw new Error(`ABLATE_MODE must be direct or two-phase, not ${MODE}`);
 // postgres and redis-server processes, machine-wide: what a variant costs outside its own process.
 const SERVICES = ['postgres', 'redis-server'];
 // The same variant twice (an A/A run, to see the noise) is told apart by a suffix.
@@ -110,7 +113,7 @@ try {
   const run = async (server: (typeof servers)[number], durationS: number) => {
     const before = cpuMs(server.pid);
     const servicesBefore = cpuByName(SERVICES);
-    const result = await drive({ url: server.url, apiKey: server.apiKey, mode: 'direct', connections: 50, durationS });
+    const result = await drive({ url: server.url, apiKey: server.apiKey, mode: MODE, connections: 50, durationS });
     if (result.errors.total > 0) throw new Error(`${server.name}: ${result.errors.total} errors in ${result.auctions} auctions`);
     const auctions = Math.max(1, result.auctions);
     return { cpu: (cpuMs(server.pid) - before) / auctions, services: cpuDelta(servicesBefore, cpuByName(SERVICES)) / auctions, perS: result.auctionsPerS };
@@ -142,16 +145,19 @@ try {
   // Saved: each round's baseline slice minus the variant's, the median of those. A slice's CPU per
   // auction swings with whatever else the machine ran in it; pairs from one round share most of that.
   const baseline = seen.get('baseline') ?? seen.get(servers[1]!.name)!;
-  console.log(`a direct, 10 buyers @0 ms, 50 connections; ${rounds} rounds of ${sliceS} s slices; medians over rounds (cpu: exchange ms per auction)`);
-  console.log('variant (parts off)                          cpu  saved vs baseline  cpu × floor  auctions/s  ÷ floor  pg+redis   cpu × floor by round');
+  console.log(`a ${MODE}, 10 buyers @0 ms, 50 connections; ${rounds} rounds of ${sliceS} s slices; medians over rounds (cpu: exchange ms per auction)`);
+  console.log('variant (parts off)                          cpu  saved vs baseline  cheaper in  cpu × floor  auctions/s  ÷ floor  pg+redis   cpu × floor by round');
   for (const server of servers) {
     const list = seen.get(server.name)!;
     const cpu = median(list.map((s) => s.cpu));
     const label = server.name === 'floor' ? 'floor' : `${server.name}${NAMED[server.name] ? ` (${NAMED[server.name]})` : ''}`;
     const saved = server.name === 'floor' ? '' : median(list.map((s, round) => baseline[round]!.cpu - s.cpu)).toFixed(3);
+    // How many rounds the variant's slice cost less than the baseline's: a saving that is real
+    // shows in most of them, noise in about half.
+    const cheaper = server.name === 'floor' || list === baseline ? '' : `${list.filter((s, round) => s.cpu < baseline[round]!.cpu).length} of ${list.length}`;
     const byRound = server.name === 'floor' ? list.map((s) => s.cpu.toFixed(2)).join(' ') : list.map((s) => s.ratio.toFixed(2)).join(' ');
     console.log(
-      `${label.padEnd(42)} ${cpu.toFixed(3).padStart(6)}  ${saved.padStart(17)}  ${median(list.map((s) => s.ratio)).toFixed(2).padStart(10)}×  ${median(list.map((s) => s.perS)).toFixed(0).padStart(10)}  ${(median(list.map((s) => s.perSRatio)) * 100).toFixed(0).padStart(6)} %  ${median(list.map((s) => s.services)).toFixed(3).padStart(8)}   ${byRound}`,
+      `${label.padEnd(42)} ${cpu.toFixed(3).padStart(6)}  ${saved.padStart(17)}  ${cheaper.padStart(10)}  ${median(list.map((s) => s.ratio)).toFixed(2).padStart(10)}×  ${median(list.map((s) => s.perS)).toFixed(0).padStart(10)}  ${(median(list.map((s) => s.perSRatio)) * 100).toFixed(0).padStart(6)} %  ${median(list.map((s) => s.services)).toFixed(3).padStart(8)}   ${byRound}`,
     );
   }
   console.log('  pg+redis: CPU ms per auction of every postgres and redis-server process on the machine during the slice');

@@ -3,8 +3,11 @@
 // scenario a's load (10 buyers answering at once, direct post, 50 connections) after a warm-up.
 // Allocation is what drives the scavenges, and unlike CPU per auction it hardly moves with the
 // machine's noise, so it can weigh a change too small for `npm run bench` to see.
-//   node load/allocation.ts [leadex|floor] [seconds=5] [top=30]
+//   node load/allocation.ts [leadex|floor] [seconds=5] [top=30] [all|promoted]
 // Prints KiB allocated per auction, then bytes per auction by module and by allocating function.
+// `promoted` leaves out what the young generation's collections freed: what is left is what
+// outlived its scavenges and reached the old generation (or was still alive at the end), the
+// part of an auction's garbage that only a full collection takes back.
 // The profile goes to load/results/prof/<server>-a-direct.allocation.heapprofile.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +22,10 @@ import { label, moduleOf, type HeapNode } from './profile.ts';
 const server = process.argv[2] ?? 'leadex';
 const seconds = Number(process.argv[3] ?? 5);
 const top = Number(process.argv[4] ?? 30);
-if (server !== 'leadex' && server !== 'floor') throw new Error(`usage: node load/allocation.ts [leadex|floor] [seconds] [top]`);
+const keep = process.argv[5] ?? 'all';
+if ((server !== 'leadex' && server !== 'floor') || (keep !== 'all' && keep !== 'promoted')) {
+  throw new Error(`usage: node load/allocation.ts [leadex|floor] [seconds] [top] [all|promoted]`);
+}
 const WARMUP_S = 10;
 // Fine enough that a site allocating a few hundred bytes per auction shows; coarse enough to keep
 // the profiler's own cost out of the way.
@@ -41,7 +47,7 @@ try {
   await inspector.send('HeapProfiler.startSampling', {
     samplingInterval: SAMPLING_INTERVAL,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: keep === 'all',
   });
   const result = await drive({ url: target.url, apiKey: target.apiKey, mode: 'direct', connections: 50, durationS: seconds });
   const { profile } = (await inspector.send('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
@@ -50,7 +56,7 @@ try {
 
   const dir = fileURLToPath(new URL('results/prof/', import.meta.url));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}${server}-a-direct.allocation.heapprofile`, JSON.stringify(profile));
+  writeFileSync(`${dir}${server}-a-direct.${keep === 'all' ? 'allocation' : 'promoted'}.heapprofile`, JSON.stringify(profile));
 
   const byModule = new Map<string, number>();
   const byFunction = new Map<string, number>();
@@ -65,7 +71,7 @@ try {
   };
   visit(profile.head);
   const perAuction = (bytes: number) => bytes / Math.max(1, result.auctions);
-  console.log(`${server}: ${result.auctions} auctions in ${seconds} s, ${(perAuction(total) / 1024).toFixed(1)} KiB allocated per auction`);
+  console.log(`${server}: ${result.auctions} auctions in ${seconds} s, ${(perAuction(total) / 1024).toFixed(1)} KiB ${keep === 'all' ? 'allocated' : 'promoted (or still alive)'} per auction`);
   for (const [title, map] of [['by module', byModule], ['by allocating function', byFunction]] as const) {
     console.log(`  bytes per auction ${title}:`);
     for (const [name, bytes] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${perAuction(bytes).toFixed(0).padStart(8)}  ${name}`);
