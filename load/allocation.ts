@@ -8,7 +8,8 @@
 // `promoted` leaves out what the young generation's collections freed: what is left is what
 // outlived its scavenges and reached the old generation (or was still alive at the end), the
 // part of an auction's garbage that only a full collection takes back.
-// The profile goes to load/results/prof/<server>-a-direct.allocation.heapprofile.
+// The profile goes to load/results/prof/<server>-a-direct.allocation.heapprofile (.promoted.heapprofile
+// with `promoted`).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startFleet } from './buyer-fleet.ts';
