@@ -55,7 +55,7 @@ end
 /**
  * KEYS: none; the names are built here from the prefix (see BEGIN_AUCTION for why).
  * ARGV: [1] the store's key prefix, [2] the requests as JSON: per request
- *       [id, expiresAt, counters, pacers], each counter [key, amount, limit (-1 = none),
+ *       [id, expiresAt, counters, pacers], each counter [key, amount, limit (null = none),
  *       ttlSeconds], each pacer [key, intervalMs, ttlSeconds, now (ms, the caller's clock)].
  * Returns per request: {0, counter values after...} = reserved, {n} with n > 0 = the n-th
  * counter or pacer (counters first, 1-based) did not fit and nothing was added.
@@ -81,7 +81,7 @@ for r, request in ipairs(cjson.decode(ARGV[2])) do
     for c, counter in ipairs(counters) do
       local key = keys[c]
       local after = (pending[key] or 0) + counter[2]
-      if counter[3] >= 0 then
+      if counter[3] ~= cjson.null then
         local current = tonumber(redis.call('GET', key) or '0')
         if current + after > counter[3] then
           failed = c
@@ -205,8 +205,10 @@ local function begin_auction(keys, first, locks, token, ttl)
 end
 `;
 
-// Shared by BEGIN_AUCTION and CLAIM_HOLD: the lock keys and the keys to read, unpacked from two
-// newline-joined strings into full names, locks first; nil when they do not match their counts.
+// Shared by BEGIN_AUCTION and CLAIM_HOLD, which take an auction's start as the same six ARGV from
+// `a` on: lock count, token, lock ttl ms, count of values to read, then the lock keys and the keys
+// to read, each joined by newlines. unpack_auction_keys gives the full names, locks first, or nil
+// when they do not match their counts; begin_packed then takes the locks and reads the values.
 const UNPACK_AUCTION_KEYS = `
 local function unpack_lines(text, prefix, into)
   -- Every newline splits, so an empty piece counts too: a key that held a newline shows as a
@@ -224,22 +226,26 @@ local function unpack_lines(text, prefix, into)
   end
 end
 
-local function unpack_auction_keys(prefix, locks, reads, packed_locks, packed_reads)
+local function unpack_auction_keys(prefix, a)
   local keys = {}
-  unpack_lines(packed_locks, prefix .. 'lock:', keys)
+  unpack_lines(ARGV[a + 4], prefix .. 'lock:', keys)
   local taken = #keys
-  unpack_lines(packed_reads, prefix .. 'ctr:', keys)
-  if taken ~= tonumber(locks) or #keys - taken ~= tonumber(reads) then return nil end
+  unpack_lines(ARGV[a + 5], prefix .. 'ctr:', keys)
+  if taken ~= tonumber(ARGV[a]) or #keys - taken ~= tonumber(ARGV[a + 3]) then return nil end
   return keys
+end
+
+local function begin_packed(keys, a)
+  return begin_auction(keys, 1, tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2])
 end
 `;
 
 /**
  * KEYS: none; the names are built here from the prefix (see BEGIN_AUCTION for why).
  * ARGV: [1] the store's key prefix, [2] the hold's id, [3] new expiry (ms) for its reservations,
- * [4] lock count ('' = no auction), then — only with an auction to begin — [5] token, [6] lock
- * ttl ms, [7] count of values to read, [8] the lock keys and [9] the keys to read, each joined by
- * newlines.
+ * [4] lock count ('' = no auction), then — only with an auction to begin — the rest of its start
+ * as BEGIN_AUCTION takes it from [3]: [5] token, [6] lock ttl ms, [7] count of values to read,
+ * [8] the lock keys and [9] the keys to read, each joined by newlines.
  * Returns {'missing'} | {'already_claimed'} | {'claimed', payload, reservations JSON} followed,
  * with an auction, by what BEGIN_AUCTION returns.
  * The hold is marked, not deleted, so later claims answer already_claimed until its TTL.
@@ -249,7 +255,7 @@ local prefix = ARGV[1]
 local keys = nil
 if ARGV[4] ~= '' then
   -- Checked before the claim: a claim must not be spent on a call that cannot begin its auction.
-  keys = unpack_auction_keys(prefix, ARGV[4], ARGV[7], ARGV[8], ARGV[9])
+  keys = unpack_auction_keys(prefix, 4)
   if keys == nil then return redis.error_reply('claim_hold: packed keys do not match their counts') end
 end
 local hold_key = prefix .. 'hold:' .. ARGV[2]
@@ -264,7 +270,7 @@ for _, id in ipairs(cjson.decode(hold[3])) do
 end
 local out = {'claimed', hold[2], hold[3]}
 if keys ~= nil then
-  local start = begin_auction(keys, 1, tonumber(ARGV[4]), ARGV[5], ARGV[6])
+  local start = begin_packed(keys, 4)
   for i = 1, #start do out[3 + i] = start[i] end
 end
 return out
@@ -280,9 +286,9 @@ return 0
 
 /**
  * KEYS: none; the names travel packed in ARGV instead (see below).
- * ARGV: [1] lock count, [2] token, [3] lock ttl ms, [4] count of values to read, [5] the store's
- * key prefix, [6] the lock keys joined by newlines (each becomes <prefix>lock:<key>), [7] the keys
- * to read joined by newlines (each <prefix>ctr:<key>).
+ * ARGV: [1] the store's key prefix, [2] lock count, [3] token, [4] lock ttl ms, [5] count of
+ * values to read, [6] the lock keys joined by newlines (each becomes <prefix>lock:<key>), [7] the
+ * keys to read joined by newlines (each <prefix>ctr:<key>).
  * Returns {1, values...} with every lock taken, or {0} with none taken (someone holds one).
  *
  * An auction reads dozens of keys here. As KEYS, each was a string the client prefixed and
@@ -291,9 +297,9 @@ return 0
  * splitting in two.
  */
 export const BEGIN_AUCTION = `${BEGIN_ONE}${UNPACK_AUCTION_KEYS}
-local keys = unpack_auction_keys(ARGV[5], ARGV[1], ARGV[4], ARGV[6], ARGV[7])
+local keys = unpack_auction_keys(ARGV[1], 2)
 if keys == nil then return redis.error_reply('begin_auction: packed keys do not match their counts') end
-return begin_auction(keys, 1, tonumber(ARGV[1]), ARGV[2], ARGV[3])
+return begin_packed(keys, 2)
 `;
 
 /**

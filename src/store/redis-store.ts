@@ -123,7 +123,7 @@ export class RedisStore implements Store {
     const packed = requests.map((request) => [
       request.id,
       request.expiresAt,
-      request.counters.map((spec) => [spec.key, spec.amount, spec.limit ?? -1, spec.ttlSeconds]),
+      request.counters.map((spec) => [spec.key, spec.amount, spec.limit, spec.ttlSeconds]),
       (request.pacers ?? []).map((pacer) => [pacer.key, pacer.intervalMs, pacer.ttlSeconds, pacer.nowMs]),
     ]);
     const args = [this.#keyPrefix, JSON.stringify(packed)];
@@ -146,7 +146,7 @@ export class RedisStore implements Store {
   async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
     const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
     const token = randomBytes(16).toString('hex');
-    const args = [lockKeys.length, token, ttl, readKeys.length, this.#keyPrefix, lockKeys.join('\n'), readKeys.join('\n')];
+    const args = [this.#keyPrefix, ...packedStart(lockKeys, token, ttl, readKeys)];
     const [locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.beginAuction, [], args));
     if (locked !== 1) return { locked: false };
     return { locked: true, token, values: startValues(readKeys, values) };
@@ -215,7 +215,7 @@ export class RedisStore implements Store {
     const token = begin ? randomBytes(16).toString('hex') : '';
     // Without an auction to begin, an empty lock count tells the script to take no lock.
     const args: ScriptArg[] = begin
-      ? [this.#keyPrefix, id, extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs'), begin.readKeys.length, begin.lockKeys.join('\n'), begin.readKeys.join('\n')]
+      ? [this.#keyPrefix, id, extendReservationsTo, ...packedStart(begin.lockKeys, token, positiveMs(begin.lockTtlMs, 'lockTtlMs'), begin.readKeys)]
       : [this.#keyPrefix, id, extendReservationsTo, ''];
     const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.claimHold, [], args));
     if (state === 'missing') return { state: 'missing' };
@@ -333,6 +333,11 @@ export class RedisStore implements Store {
       clearTimeout(timer);
     }
   }
+}
+
+/** An auction's start as BEGIN_AUCTION and CLAIM_HOLD both take it (src/store/redis-scripts.ts). */
+function packedStart(lockKeys: string[], token: string, lockTtlMs: number, readKeys: string[]): ScriptArg[] {
+  return [lockKeys.length, token, lockTtlMs, readKeys.length, lockKeys.join('\n'), readKeys.join('\n')];
 }
 
 /** The values an auction's start read, in the order of `readKeys`. */

@@ -72,6 +72,11 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         expect(await store.readCounters(['tracked'])).toEqual([9_000_000_000]);
       });
 
+      it('a negative limit admits nothing, not everything', async () => {
+        expect(await store.reserve([request('r1', [counter('a', 0, -1)])])).toEqual([{ id: 'r1', ok: false, failedKey: 'a' }]);
+        expect(await store.readCounters(['a'])).toEqual([0]);
+      });
+
       it('a counter already over its limit fails even for amount 0', async () => {
         await store.reserve([request('r1', [counter('a', 5, null)])]);
         expect(await store.reserve([request('r2', [counter('b', 0, 10), counter('a', 0, 4)])])).toEqual([
