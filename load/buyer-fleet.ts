@@ -180,6 +180,10 @@ async function runChild(): Promise<void> {
   const rejectedBody = Buffer.from('{"accepted":false,"reason":"duplicate"}');
   // The ping ids each buyer received on its plain path (leadex's), for the exact audit check.
   const received: string[][] = Array.from({ length: config.buyers }, () => []);
+  // The floor's are kept too, though nothing reads them: reading each body and keeping its id
+  // costs the fleet CPU, and it must cost the same for both exchanges, whose auctions share
+  // the machine's two cores with the fleet.
+  const receivedTagged: string[][] = Array.from({ length: config.buyers }, () => []);
   const PING_ID = /"ping_id":"([^"]+)"/;
   let serial = 0;
 
@@ -205,16 +209,16 @@ async function runChild(): Promise<void> {
     const c = query < 0 ? counts[index]! : tagged[index]!;
     req.on('error', () => {});
     res.on('error', () => {});
-    // The body is read before answering so keep-alive stays clean; only leadex's pings are kept
-    // (for their ping ids), everything else is dropped as it arrives.
-    const keep = query < 0 && path === '/ping';
+    // The body is read before answering so keep-alive stays clean; pings are kept (for their
+    // ping ids), everything else is dropped as it arrives.
+    const keep = path === '/ping';
     let body = '';
     if (keep) req.on('data', (chunk: Buffer) => (body += chunk.toString('latin1')));
     else req.resume();
     req.once('end', () => {
       if (req.method === 'POST' && path === '/ping') {
         c.pings++;
-        if (keep) received[index]!.push(PING_ID.exec(body)?.[1] ?? '?');
+        (query < 0 ? received : receivedTagged)[index]!.push(PING_ID.exec(body)?.[1] ?? '?');
         const delay = drawLatency(behaviour.latency, random);
         if (random() < behaviour.noBidRate) {
           c.noBids++;
@@ -277,6 +281,7 @@ async function runChild(): Promise<void> {
           counts[i] = zeroCounts();
           tagged[i] = zeroCounts();
           received[i] = [];
+          receivedTagged[i] = [];
         }
         return reply({ ok: true });
       }
