@@ -849,10 +849,10 @@ function machineMsPerAuction(r: Row): number {
 }
 
 /**
- * At max throughput the two cores are the bottleneck, so auctions/s is the busy CPU time divided
- * by what an auction costs the machine. That explains the throughput ratio from the CPU columns,
- * and says how cheap leadex's own process would have to be for the 60 % target with its Postgres
- * and Redis, which share those cores, costing what they do.
+ * At max throughput the machine's cores are the bottleneck, so auctions/s is the busy CPU time
+ * divided by what an auction costs the machine. That explains the throughput ratio from the CPU
+ * columns, and says how cheap leadex's own process would have to be for the 60 % target with its
+ * Postgres and Redis, which share those cores, costing what they do.
  */
 function machineBudget(): string[] {
   const lines: string[] = [];

@@ -182,7 +182,7 @@ async function runChild(): Promise<void> {
   const received: string[][] = Array.from({ length: config.buyers }, () => []);
   // The floor's are kept too, though nothing reads them: reading each body and keeping its id
   // costs the fleet CPU, and it must cost the same for both exchanges, whose auctions share
-  // the machine's two cores with the fleet.
+  // the machine's cores with the fleet.
   const receivedTagged: string[][] = Array.from({ length: config.buyers }, () => []);
   const PING_ID = /"ping_id":"([^"]+)"/;
   let serial = 0;
