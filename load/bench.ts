@@ -843,9 +843,12 @@ function diagnostics(): string {
   return [render(lines[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1).map(render)].join('\n');
 }
 
-/** Machine CPU an auction costs, ms: every process the bench accounts for, steal left out. */
-function machineMsPerAuction(r: Row): number {
-  return r.cpuMsPerAuction + r.servicesMsPerAuction + r.fleetMsPerAuction + r.driverMsPerAuction + Math.max(0, r.otherMsPerAuction);
+/**
+ * Machine CPU an auction costs, ms, part by part: exchange, pg+redis, fleet, driver and other,
+ * every process the bench accounts for, steal left out.
+ */
+function machinePartsMs(r: Row): number[] {
+  return [r.cpuMsPerAuction, r.servicesMsPerAuction, r.fleetMsPerAuction, r.driverMsPerAuction, Math.max(0, r.otherMsPerAuction)];
 }
 
 /**
@@ -856,15 +859,15 @@ function machineMsPerAuction(r: Row): number {
  */
 function machineBudget(): string[] {
   const lines: string[] = [];
-  const parts = (r: Row) =>
-    [r.cpuMsPerAuction, r.servicesMsPerAuction, r.fleetMsPerAuction, r.driverMsPerAuction, Math.max(0, r.otherMsPerAuction)].map((ms) => ms.toFixed(2)).join(' + ');
+  const parts = (r: Row) => machinePartsMs(r).map((ms) => ms.toFixed(2)).join(' + ');
+  const machineMs = (r: Row) => machinePartsMs(r).reduce((sum, ms) => sum + ms, 0);
   for (const scenario of SCENARIOS.filter((s) => s.rate === undefined)) {
     for (const mode of settings.modes) {
       const floor = find(scenario.key, mode, 'floor');
       const leadex = find(scenario.key, mode, 'leadex');
       if (!floor || !leadex) continue;
-      const floorMs = machineMsPerAuction(floor);
-      const leadexMs = machineMsPerAuction(leadex);
+      const floorMs = machineMs(floor);
+      const leadexMs = machineMs(leadex);
       const predicted = (leadex.machineBusy / leadexMs) / (floor.machineBusy / floorMs);
       const measured = leadex.drive.auctionsPerS / floor.drive.auctionsPerS;
       const allowed = floorMs / THROUGHPUT_TARGET;
