@@ -478,9 +478,14 @@ export class Exchange {
     // lead taught about the consumer and releases the consumer's lock. The answer does not wait
     // for it: the record is what makes the sale, a commit the store cannot take is retried, and
     // until the lock goes another auction of this consumer waits and then sees this one's writes.
+    // Being unhurried, it may leave with the store's next call instead of waking Redis alone.
     const commitIds = sold.map((s) => s.reservationId);
-    if (session) commits.track(this.#endSession(session, { writes: status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now), commitIds }));
-    else commits.track(commits.commit(commitIds));
+    if (session) {
+      const writes = status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now);
+      commits.track(this.#endSession(session, { writes, commitIds, unhurried: true }));
+    } else {
+      commits.track(commits.commit(commitIds));
+    }
 
     for (let i = 0; i < sold.length; i++) {
       const sale = sold[i]!;

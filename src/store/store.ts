@@ -68,6 +68,12 @@ export interface AuctionEnd {
    * depends on, in the same round trip, without waiting for its answer.
    */
   ifOpen?: string[];
+  /**
+   * Nobody waits on this end's answer (a recorded sale's, say): the store may hold it back a few
+   * milliseconds to send it with its next call, ahead of that call. Later calls of this store
+   * still see it done; another node may see the lock a little longer.
+   */
+  unhurried?: boolean;
 }
 
 export type AuctionStartResult =

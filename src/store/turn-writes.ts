@@ -5,10 +5,15 @@
 // leave as one writev, Redis reads them at once, and their replies come back in one read.
 // In `npm run bench` scenario a direct, Redis read about 0.5 times per auction instead of 2.2, and
 // leadex's CPU per auction fell 10-20 % (load/README.md, "What Redis spends").
+//
+// A call nobody waits for (the end of a recorded sale's auction) can wait longer: held briefly,
+// it leaves with whatever the connection writes next, or alone once the hold runs out. At a low
+// rate most turns write one call, and such a call would otherwise wake Redis by itself.
 import type { Writable } from 'node:stream';
 
 export class TurnWrites {
   #held: Writable | null = null;
+  #brief: { stream: Writable; timer: NodeJS.Timeout } | null = null;
 
   /**
    * Corks `stream` until this turn's immediates run, if it is not held already. setImmediate, not
@@ -17,11 +22,32 @@ export class TurnWrites {
    */
   hold(stream: Writable): void {
     if (stream === this.#held || !stream.writable) return;
+    if (this.#brief?.stream === stream) {
+      // Corked already, by a brief hold: what it kept leaves with this turn's writes instead.
+      clearTimeout(this.#brief.timer);
+      this.#brief = null;
+    } else {
+      stream.cork();
+    }
     this.#held = stream;
-    stream.cork();
     setImmediate(() => {
       if (this.#held === stream) this.#held = null;
       stream.uncork();
     });
+  }
+
+  /**
+   * Corks `stream` until the next turn that holds it ends, or `ms` from now, whichever comes
+   * first. Writes keep their order: whatever is written later goes out behind these. For writes
+   * whose caller does not wait on their answer; a caller who does waits up to `ms` longer.
+   */
+  holdBriefly(stream: Writable, ms: number): void {
+    if (stream === this.#held || this.#brief?.stream === stream || !stream.writable) return;
+    stream.cork();
+    const timer = setTimeout(() => {
+      if (this.#brief?.stream === stream) this.#brief = null;
+      stream.uncork();
+    }, ms);
+    this.#brief = { stream, timer };
   }
 }

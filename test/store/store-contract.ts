@@ -448,6 +448,20 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         expect(await store.beginAuction(['consumer:s'], 5_000, ['bought:s'])).toMatchObject({ locked: true, values: ['by_1'] });
       });
 
+      it('end unhurried: the store\'s next call finds it done, and with no call behind it, it still lands', async () => {
+        const start = await store.beginAuction(['consumer:u'], 5_000, []);
+        if (!start.locked) throw new Error('unreachable');
+        // Not awaited, as a recorded sale's end is not.
+        const ended = store.endAuction({ lockKeys: ['consumer:u'], token: start.token, writes: [{ key: 'bought:u', value: 'by_1', ttlSeconds: 60 }], unhurried: true });
+        const next = await store.beginAuction(['consumer:u'], 5_000, ['bought:u']);
+        expect(next).toMatchObject({ locked: true, values: ['by_1'] });
+        expect(await ended).toBe(true);
+
+        if (!next.locked) throw new Error('unreachable');
+        expect(await store.endAuction({ lockKeys: ['consumer:u'], token: next.token, unhurried: true })).toBe(true);
+        expect((await store.beginAuction(['consumer:u'], 5_000, [])).locked).toBe(true);
+      });
+
       it('commit and write even when the lock has passed to someone else, whose lock stays', async () => {
         // The lead was recorded: its sale stands and its consumer history is true, however late
         // the auction ends; only the lock is no longer this auction's to release.

@@ -1,7 +1,7 @@
 // A held connection sends what a turn wrote as one batch when the turn ends, and is its plain
 // self again afterwards. The stream here is a real Writable that records each batch it is handed
 // (a socket hands each batch to the kernel as one write).
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { TurnWrites } from '../../src/store/turn-writes.ts';
@@ -82,6 +82,49 @@ describe('TurnWrites', () => {
     const stream = new RecordingStream();
     stream.destroy();
     new TurnWrites().hold(stream);
+    expect(stream.writableCorked).toBe(0);
+  });
+
+  it('keeps a brief hold past the turn, to leave ahead of what the next held turn writes, in one batch', async () => {
+    const stream = new RecordingStream();
+    const turn = new TurnWrites();
+    turn.holdBriefly(stream, 1_000);
+    stream.write('end');
+    await nextTurn();
+    expect(stream.batches).toEqual([]);
+
+    turn.hold(stream);
+    stream.write('next');
+    await nextTurn();
+    expect(stream.batches).toEqual([['end', 'next']]);
+    stream.write('at once');
+    expect(stream.batches).toEqual([['end', 'next'], ['at once']]);
+  });
+
+  it('lets a brief hold go by itself once its time is up', async () => {
+    const stream = new RecordingStream();
+    const turn = new TurnWrites();
+    turn.holdBriefly(stream, 20);
+    stream.write('end');
+    turn.holdBriefly(stream, 20);
+    stream.write('another end');
+    await sleep(5);
+    expect(stream.batches).toEqual([]);
+
+    await sleep(40);
+    expect(stream.batches).toEqual([['end', 'another end']]);
+    expect(stream.writableCorked).toBe(0);
+  });
+
+  it('sends a brief write made in a held turn with that turn', async () => {
+    const stream = new RecordingStream();
+    const turn = new TurnWrites();
+    turn.hold(stream);
+    stream.write('call');
+    turn.holdBriefly(stream, 1_000);
+    stream.write('end');
+    await nextTurn();
+    expect(stream.batches).toEqual([['call', 'end']]);
     expect(stream.writableCorked).toBe(0);
   });
 });
