@@ -33,6 +33,11 @@ export function openPostgres(options: PostgresOptions): Database {
     // of failing into a 503.
     connectionTimeoutMillis: 2000,
     keepAlive: true,
+    // pg's default closes a connection after 10 s idle. The pool hands out the connection used
+    // last, so at a steady rate one or two connections carry the load and the rest close, to be
+    // opened again, cold, by the next burst: a new backend, its statements prepared anew, when a
+    // burst is already queueing. Idle connections are cheap for Postgres; cold ones are not.
+    idleTimeoutMillis: 5 * 60_000,
     ...(options.searchPath ? { options: `-c search_path=${options.searchPath}` } : {}),
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
