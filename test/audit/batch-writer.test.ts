@@ -92,6 +92,20 @@ describe('the event log', () => {
     await writer.close();
   });
 
+  it('keeps an event whose text holds the batch\'s separators whole, and drops NUL that Postgres cannot read back', async () => {
+    const writer = new BatchAuditWriter(database.db, { flushIntervalMs: 60_000, batchSize: 100 });
+    // A buyer controls bid ids and error texts; the batch splits its chunks on \x1e and \x1f.
+    const hostile = 'a\x1eb\x1fc\u0000d,"]}';
+    writer.event({ lead_id: 'ld_separators', at: Date.now(), type: 'campaign.pinged', campaign_id: null, detail: { bid_id: hostile } });
+    writer.event(event('ld_separators_next', 1));
+    await writer.close();
+    const rows = await database.db.selectFrom('events').select(['lead_id', 'detail']).where('lead_id', 'like', 'ld_separators%').orderBy('id').execute();
+    expect(rows).toEqual([
+      { lead_id: 'ld_separators', detail: { bid_id: 'a\x1eb\x1fcd,"]}' } },
+      { lead_id: 'ld_separators_next', detail: { n: 1 } },
+    ]);
+  });
+
   it('adds up how often each campaign was asked and offered a price, per quarter hour, across batches', async () => {
     const writer = new BatchAuditWriter(database.db, { flushIntervalMs: 60_000, batchSize: 100 });
     const quarter = Date.parse('2026-11-30T10:00:00.000Z');
