@@ -15,7 +15,11 @@ export interface BreakerBuyerClientOptions {
   now?: () => number;
 }
 
-type Attempt = () => Promise<unknown>;
+// What a breaker runs, with what it is fired with. One action per endpoint, made once, rather
+// than a closure per call: ten pings a lead each made one, and an async layer around it.
+type PingArgs = [inner: BuyerClient, campaign: CampaignWithSecret, body: PingBody, deadline: number];
+type PostArgs = [inner: BuyerClient, campaign: CampaignWithSecret, body: PostBody, idempotencyKey: string, deadline: number];
+type Breaker = CircuitBreaker<PingArgs, PingOutcome> | CircuitBreaker<PostArgs, PostOutcome>;
 
 interface Held {
   campaignId: string;
@@ -23,7 +27,7 @@ interface Held {
   settings: BreakerSettings;
   /** Settings and URL the breaker was built for: a change means a new breaker. */
   signature: string;
-  breaker: CircuitBreaker<[Attempt], unknown>;
+  breaker: Breaker;
 }
 
 class EndpointFailed extends Error {
@@ -59,6 +63,38 @@ export function postFailed(outcome: PostOutcome): boolean {
   }
 }
 
+// Inside a breaker a failing outcome is a rejection, so opossum counts it; outside it becomes the
+// outcome again (see settleOutside).
+function failedPingRejects(outcome: PingOutcome): PingOutcome {
+  if (pingFailed(outcome)) throw new EndpointFailed(outcome);
+  return outcome;
+}
+
+function failedPostRejects(outcome: PostOutcome): PostOutcome {
+  if (postFailed(outcome)) throw new EndpointFailed(outcome);
+  return outcome;
+}
+
+const pingAction = (inner: BuyerClient, campaign: CampaignWithSecret, body: PingBody, deadline: number): Promise<PingOutcome> =>
+  inner.ping(campaign, body, deadline).then(failedPingRejects);
+
+const postAction = (inner: BuyerClient, campaign: CampaignWithSecret, body: PostBody, idempotencyKey: string, deadline: number): Promise<PostOutcome> =>
+  inner.post(campaign, body, idempotencyKey, deadline).then(failedPostRejects);
+
+const breakerOpenPing = (): PingOutcome => ({ kind: 'no_bid', reason: 'breaker_open', latencyMs: 0 });
+const breakerOpenPost = (): PostOutcome => ({ kind: 'failed', reason: 'breaker_open', latencyMs: 0, attempts: 0 });
+
+/** A breaker's rejection as the port's outcome: the buyer's failure, or the breaker refusing. */
+function settleOutside<T>(error: unknown, refused: () => T): T {
+  if (error instanceof EndpointFailed) return error.outcome as T;
+  // Opened (or its half-open probe taken) since the eligibility check: not sent.
+  if (error instanceof Error && CircuitBreaker.isOurError(error)) return refused();
+  throw error;
+}
+
+const settlePing = (error: unknown): PingOutcome => settleOutside(error, breakerOpenPing);
+const settlePost = (error: unknown): PostOutcome => settleOutside(error, breakerOpenPost);
+
 // Asked on every ping and post: computed once per campaign object. The catalog replaces a
 // campaign's object when it changes, so a cached signature can never be stale.
 const signatures = new WeakMap<CampaignWithSecret, { ping: string; post: string }>();
@@ -74,13 +110,13 @@ function signatureOf(campaign: CampaignWithSecret, endpoint: Endpoint): string {
   return known[endpoint];
 }
 
-function stateOf(breaker: CircuitBreaker<[Attempt], unknown> | undefined): BreakerState {
+function stateOf(breaker: Breaker | undefined): BreakerState {
   if (breaker === undefined) return 'closed';
   if (breaker.opened) return 'open';
   return breaker.halfOpen ? 'half_open' : 'closed';
 }
 
-function statsOf(breaker: CircuitBreaker<[Attempt], unknown> | undefined): EndpointStats {
+function statsOf(breaker: Breaker | undefined): EndpointStats {
   if (breaker === undefined) return { calls: 0, failures: 0, successes: 0, rejected: 0, error_percentage: 0 };
   const { fires, failures, successes, rejects } = breaker.stats;
   return {
@@ -108,22 +144,17 @@ export class BreakerBuyerClient implements BuyerClient, EndpointBreakers {
   }
 
   ping(campaign: CampaignWithSecret, body: PingBody, deadline: number): Promise<PingOutcome> {
-    return this.#guard(campaign, 'ping', deadline, () => this.#inner.ping(campaign, body, deadline), pingFailed, () => ({
-      kind: 'no_bid',
-      reason: 'breaker_open',
-      latencyMs: 0,
-    }));
+    // A call whose deadline has passed never reaches the buyer (the store stalled, say): it says
+    // nothing about the buyer's health, so it must not count against it.
+    if (deadline <= this.#now()) return this.#inner.ping(campaign, body, deadline);
+    const breaker = this.#breaker(campaign, 'ping') as CircuitBreaker<PingArgs, PingOutcome>;
+    return breaker.fire(this.#inner, campaign, body, deadline).catch(settlePing);
   }
 
   post(campaign: CampaignWithSecret, body: PostBody, idempotencyKey: string, deadline: number): Promise<PostOutcome> {
-    return this.#guard(
-      campaign,
-      'post',
-      deadline,
-      () => this.#inner.post(campaign, body, idempotencyKey, deadline),
-      postFailed,
-      () => ({ kind: 'failed', reason: 'breaker_open', latencyMs: 0, attempts: 0 }),
-    );
+    if (deadline <= this.#now()) return this.#inner.post(campaign, body, idempotencyKey, deadline);
+    const breaker = this.#breaker(campaign, 'post') as CircuitBreaker<PostArgs, PostOutcome>;
+    return breaker.fire(this.#inner, campaign, body, idempotencyKey, deadline).catch(settlePost);
   }
 
   blocked(campaign: CampaignWithSecret): Endpoint | null {
@@ -167,53 +198,27 @@ export class BreakerBuyerClient implements BuyerClient, EndpointBreakers {
     await this.#inner.close();
   }
 
-  async #guard<T>(
-    campaign: CampaignWithSecret,
-    endpoint: Endpoint,
-    deadline: number,
-    call: () => Promise<T>,
-    failed: (outcome: T) => boolean,
-    refused: () => T,
-  ): Promise<T> {
-    // A call whose deadline has passed never reaches the buyer (the store stalled, say): it says
-    // nothing about the buyer's health, so it must not count against it.
-    if (deadline <= this.#now()) return call();
-    const breaker = this.#breaker(campaign, endpoint);
-    try {
-      return (await breaker.fire(async () => {
-        const outcome = await call();
-        if (failed(outcome)) throw new EndpointFailed(outcome);
-        return outcome;
-      })) as T;
-    } catch (error) {
-      if (error instanceof EndpointFailed) return error.outcome as T;
-      // Opened (or its half-open probe taken) since the eligibility check: not sent.
-      if (error instanceof Error && CircuitBreaker.isOurError(error)) return refused();
-      throw error;
-    }
-  }
-
   /** The breaker now guarding this endpoint, if one exists for the campaign as configured. */
-  #current(campaign: CampaignWithSecret, endpoint: Endpoint): CircuitBreaker<[Attempt], unknown> | undefined {
+  #current(campaign: CampaignWithSecret, endpoint: Endpoint): Breaker | undefined {
     const held = this.#held.get(keyOf(campaign.id, endpoint));
     return held !== undefined && held.signature === signatureOf(campaign, endpoint) ? held.breaker : undefined;
   }
 
-  #breaker(campaign: CampaignWithSecret, endpoint: Endpoint): CircuitBreaker<[Attempt], unknown> {
+  #breaker(campaign: CampaignWithSecret, endpoint: Endpoint): Breaker {
     const key = keyOf(campaign.id, endpoint);
     const signature = signatureOf(campaign, endpoint);
     const held = this.#held.get(key);
     if (held !== undefined && held.signature === signature) return held.breaker;
     if (held !== undefined) this.#drop(key, held);
     const settings = breakerSettingsOf(campaign);
-    const fresh: Held = { campaignId: campaign.id, endpoint, settings, signature, breaker: this.#build(key, settings) };
+    const fresh: Held = { campaignId: campaign.id, endpoint, settings, signature, breaker: this.#build(key, endpoint, settings) };
     this.#watch(key, fresh);
     this.#held.set(key, fresh);
     return fresh.breaker;
   }
 
-  #build(name: string, settings: BreakerSettings): CircuitBreaker<[Attempt], unknown> {
-    return new CircuitBreaker((attempt: Attempt) => attempt(), {
+  #build(name: string, endpoint: Endpoint, settings: BreakerSettings): Breaker {
+    const options: CircuitBreaker.Options = {
       name,
       // Deadlines are the buyer client's job; a second timer per call would only disagree with it.
       timeout: false,
@@ -224,7 +229,8 @@ export class BreakerBuyerClient implements BuyerClient, EndpointBreakers {
       // Per-call latency arrays and periodic snapshot events are unused; skip their cost per call.
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
-    });
+    };
+    return endpoint === 'ping' ? new CircuitBreaker(pingAction, options) : new CircuitBreaker(postAction, options);
   }
 
   /**
@@ -234,7 +240,7 @@ export class BreakerBuyerClient implements BuyerClient, EndpointBreakers {
   #watch(key: string, held: Held): void {
     held.breaker.on('close', () => {
       if (this.#held.get(key) !== held) return;
-      const renewed: Held = { ...held, breaker: this.#build(key, held.settings) };
+      const renewed: Held = { ...held, breaker: this.#build(key, held.endpoint, held.settings) };
       this.#watch(key, renewed);
       this.#held.set(key, renewed);
       held.breaker.shutdown();

@@ -17,7 +17,7 @@ import { parseBidAnswer } from './parse-bid.ts';
 import { pingJson } from './ping-json.ts';
 import { parsePostAnswer } from './parse-post-answer.ts';
 import { signBody } from './signing.ts';
-import { boundedPost } from './bounded-request.ts';
+import { boundedPost, type BoundedAnswer } from './bounded-request.ts';
 
 export interface HttpBuyerClientOptions {
   /** Largest answer body accepted; section 4.1 says 64 KiB. */
@@ -117,34 +117,25 @@ export class HttpBuyerClient implements BuyerClient {
     this.#maxPostAttempts = Math.max(1, options.maxPostAttempts ?? DEFAULTS.maxPostAttempts);
   }
 
-  async ping(campaign: CampaignWithSecret, body: PingBody, deadline: number): Promise<PingOutcome> {
+  ping(campaign: CampaignWithSecret, body: PingBody, deadline: number): Promise<PingOutcome> {
+    // Ten of these run for every lead, so the ping is one promise over the request, not a chain
+    // of async layers: each layer was a promise, a suspended frame and its closures per ping.
     const started = this.#now();
-    const latency = (): number => Math.max(0, this.#now() - started);
-    const noBid = (reason: NoBidReason, detail?: string, status?: number): PingOutcome => {
-      const outcome: PingOutcome = { kind: 'no_bid', reason, latencyMs: latency() };
-      if (detail !== undefined) outcome.detail = detail;
-      if (status !== undefined) outcome.status = status;
-      return outcome;
-    };
     try {
-      if (campaign.ping_url === null) return noBid('network', 'campaign has no ping_url');
+      if (campaign.ping_url === null) return Promise.resolve(noBidOutcome(started, started, 'network', 'campaign has no ping_url'));
       const own = campaign.timeout_ms > 0 ? started + campaign.timeout_ms : Number.POSITIVE_INFINITY;
       const endAt = Math.min(own, deadline);
-      if (!(endAt > started)) return noBid('timeout', 'deadline already passed');
+      if (!(endAt > started)) return Promise.resolve(noBidOutcome(started, started, 'timeout', 'deadline already passed'));
 
-      const result = await this.#send(campaign, campaign.ping_url, pingJson(body), null, endAt);
-      if (!result.ok) return noBid(result.reason, result.detail, result.status);
-
-      const answer = parseBidAnswer(result.status, result.text);
-      if (answer.kind === 'bid') {
-        return { kind: 'bid', amount: answer.amount, bidId: answer.bidId, latencyMs: latency(), status: result.status };
-      }
-      const detail =
-        answer.reason === 'redirect' && result.location !== null ? `${answer.detail} to ${result.location}` : answer.detail;
-      return noBid(answer.reason, detail, result.status);
+      const sent = this.#send(campaign, campaign.ping_url, pingJson(body), null, endAt);
+      if (!(sent instanceof Promise)) return Promise.resolve(pingOutcome(sent, started, this.#now()));
+      return sent.then(
+        (answer) => pingOutcome(transportOf(answer), started, this.#now()),
+        (error: unknown) => noBidOutcome(started, this.#now(), 'network', errorCode(error) ?? 'unexpected error'),
+      );
     } catch (error) {
       // The port promises never to throw: an auction must not fail because one buyer is odd.
-      return noBid('network', errorCode(error) ?? 'unexpected error');
+      return Promise.resolve(noBidOutcome(started, this.#now(), 'network', errorCode(error) ?? 'unexpected error'));
     }
   }
 
@@ -172,7 +163,8 @@ export class HttpBuyerClient implements BuyerClient {
       for (;;) {
         if (deadline - this.#now() < MIN_ATTEMPT_MS) return failed();
         attempts += 1;
-        const result = await this.#send(campaign, campaign.post_url, raw, { 'idempotency-key': idempotencyKey }, deadline);
+        const sent = this.#send(campaign, campaign.post_url, raw, { 'idempotency-key': idempotencyKey }, deadline);
+        const result = sent instanceof Promise ? transportOf(await sent) : sent;
 
         if (!result.ok) {
           last = { reason: result.reason };
@@ -240,15 +232,15 @@ export class HttpBuyerClient implements BuyerClient {
 
   /**
    * One signed POST bounded by `endAt` (epoch ms) end to end: queueing, connect, headers and the
-   * whole body read (src/buyers/bounded-request.ts).
+   * whole body read (src/buyers/bounded-request.ts). What cannot even be sent is answered at once.
    */
-  async #send(
+  #send(
     campaign: CampaignWithSecret,
     target: string,
     raw: string,
     extraHeaders: Record<string, string> | null,
     endAt: number,
-  ): Promise<Transport> {
+  ): Transport | Promise<BoundedAnswer> {
     // Configuration problems are marked final: retrying cannot fix them.
     if (this.#closed) return { ok: false, reason: 'network', detail: 'client closed', final: true };
     const url = targetOf(target);
@@ -264,16 +256,37 @@ export class HttpBuyerClient implements BuyerClient {
     headers['x-leadex-timestamp'] = timestamp;
     headers['x-leadex-signature'] = signBody(campaign.signing_secret, timestamp, raw);
 
-    const answer = await boundedPost(
+    return boundedPost(
       this.#pool(url.origin),
       { path: url.path, headers, body: raw },
       { timeoutMs: remaining, maxBodyBytes: this.#maxBodyBytes, beltMs: remaining + UNDICI_TIMEOUT_MARGIN_MS },
     );
-    if (answer.ok) return answer;
-    const failure: Transport = answer.reason === 'error' ? { ok: false, ...classifyError(answer.error) } : { ok: false, reason: answer.reason };
-    if (answer.status !== undefined) failure.status = answer.status;
-    return failure;
   }
+}
+
+/** What a bounded request's answer means to the buyer client. */
+function transportOf(answer: BoundedAnswer): Transport {
+  if (answer.ok) return answer;
+  const failure: Transport = answer.reason === 'error' ? { ok: false, ...classifyError(answer.error) } : { ok: false, reason: answer.reason };
+  if (answer.status !== undefined) failure.status = answer.status;
+  return failure;
+}
+
+function noBidOutcome(started: number, now: number, reason: NoBidReason, detail?: string, status?: number): PingOutcome {
+  const outcome: PingOutcome = { kind: 'no_bid', reason, latencyMs: Math.max(0, now - started) };
+  if (detail !== undefined) outcome.detail = detail;
+  if (status !== undefined) outcome.status = status;
+  return outcome;
+}
+
+function pingOutcome(result: Transport, started: number, now: number): PingOutcome {
+  if (!result.ok) return noBidOutcome(started, now, result.reason, result.detail, result.status);
+  const answer = parseBidAnswer(result.status, result.text);
+  if (answer.kind === 'bid') {
+    return { kind: 'bid', amount: answer.amount, bidId: answer.bidId, latencyMs: Math.max(0, now - started), status: result.status };
+  }
+  const detail = answer.reason === 'redirect' && result.location !== null ? `${answer.detail} to ${result.location}` : answer.detail;
+  return noBidOutcome(started, now, answer.reason, detail, result.status);
 }
 
 type Target = { origin: string; path: string } | 'invalid' | 'unsupported';
