@@ -1,7 +1,8 @@
 // AES-256-GCM for personal data at rest. Each value gets a fresh random 96-bit IV; the 128-bit
 // tag is stored with it, so a flipped bit, a truncated value or a value copied into another row
 // or column fails to open instead of decrypting to garbage.
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { pooledRandomBytes } from '../ids/random-pool.ts';
 import { PII_KEY_BYTES, type PiiKey } from './key-list.ts';
 
 const IV_BYTES = 12;
@@ -38,7 +39,8 @@ export class PiiCipher {
    * and pass the same to open().
    */
   seal(plaintext: string, context: string): string {
-    const iv = randomBytes(IV_BYTES);
+    // From the pooled CSPRNG (src/ids/random-pool.ts): fresh bytes each time, as GCM requires.
+    const iv = pooledRandomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.activeKeyId)!, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(context, 'utf8'));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

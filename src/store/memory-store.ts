@@ -1,7 +1,7 @@
 // The single-process Store: same answers as RedisStore (both pass test/store/store-contract.ts),
 // with plain Maps. Every method does all its work synchronously before its promise settles, which
 // is what makes each call atomic here the way one Lua script is atomic in Redis.
-import { randomBytes } from 'node:crypto';
+import { pooledRandomHex } from '../ids/random-pool.ts';
 import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { MemoryBuckets, type TokenLease, type TokenRequest } from './token-bucket.ts';
 
@@ -128,7 +128,7 @@ export class MemoryStore implements Store {
 
   #begin(lockKeys: string[], ttl: number, readKeys: string[], now: number): AuctionStartResult {
     if (lockKeys.some((key) => (this.#locks.get(key)?.expiresAt ?? 0) > now)) return { locked: false };
-    const token = randomBytes(16).toString('hex');
+    const token = pooledRandomHex(16);
     for (const key of lockKeys) this.#locks.set(key, { token, expiresAt: now + ttl });
     return { locked: true, token, values: readKeys.map((key) => this.#read(key, now)) };
   }
@@ -237,7 +237,7 @@ export class MemoryStore implements Store {
     const now = this.#tick();
     const held = this.#locks.get(key);
     if (held && held.expiresAt > now) return null;
-    const token = randomBytes(16).toString('hex');
+    const token = pooledRandomHex(16);
     this.#locks.set(key, { token, expiresAt: now + positiveMs(ttlMs, 'ttlMs') });
     return token;
   }

@@ -1,8 +1,8 @@
 // The Store shared by many exchange nodes. Each method is one round trip; every write is one Lua
 // script (src/store/redis-scripts.ts, which also documents the key layout).
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
+import { pooledRandomHex } from '../ids/random-pool.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
 import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKENS } from './redis-scripts.ts';
 import type { DeadlineTable } from '../clock/deadline-table.ts';
@@ -151,7 +151,7 @@ export class RedisStore implements Store {
 
   async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
     const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
-    const token = randomBytes(16).toString('hex');
+    const token = pooledRandomHex(16);
     const args = [this.#keyPrefix, ...packedStart(lockKeys, token, ttl, readKeys)];
     const [locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.beginAuction, [], args));
     if (locked !== 1) return { locked: false };
@@ -218,7 +218,7 @@ export class RedisStore implements Store {
   }
 
   async claimHold(id: string, extendReservationsTo: number, begin?: AuctionStart): Promise<ClaimResult> {
-    const token = begin ? randomBytes(16).toString('hex') : '';
+    const token = begin ? pooledRandomHex(16) : '';
     // Without an auction to begin, an empty lock count tells the script to take no lock.
     const args: ScriptArg[] = begin
       ? [this.#keyPrefix, id, extendReservationsTo, ...packedStart(begin.lockKeys, token, positiveMs(begin.lockTtlMs, 'lockTtlMs'), begin.readKeys)]
@@ -236,7 +236,7 @@ export class RedisStore implements Store {
 
   async acquireLock(key: string, ttlMs: number): Promise<string | null> {
     const ttl = positiveMs(ttlMs, 'ttlMs');
-    const token = randomBytes(16).toString('hex');
+    const token = pooledRandomHex(16);
     const answer = await this.#call(() => this.#client.set(lockKey(key), token, 'PX', ttl, 'NX'));
     return answer === 'OK' ? token : null;
   }
