@@ -93,6 +93,8 @@ export async function openAuction(deps: ExchangeDeps, subject: AuctionSubject): 
   const plan = new ReadPlan();
   const consumer = planConsumerReads(plan, subject);
   const candidates: Candidate[] = [];
+  // A buyer's budget and purchases are read once however many of its campaigns are candidates.
+  const buyerReads = new Map<string, { budgetRead: number | null; boughtReads: number[] | null }>();
   for (const campaign of catalog.campaignsFor(vertical.key)) {
     const buyer = catalog.buyer(campaign.buyer_id);
     const reason = staticExclusion(campaign, buyer, subject.data, now) ?? deps.excludeBeforePing?.(campaign) ?? null;
@@ -101,13 +103,19 @@ export async function openAuction(deps: ExchangeDeps, subject: AuctionSubject): 
       continue;
     }
     const counters = capCounters(campaign, now);
+    let ofBuyer = buyerReads.get(buyer.id);
+    if (ofBuyer === undefined) {
+      ofBuyer = { budgetRead: buyer.balance === null ? null : plan.add(keys.budget(buyer.id, buyer.budget_epoch ?? 0)), boughtReads: null };
+      buyerReads.set(buyer.id, ofBuyer);
+    }
+    if (campaign.dedupe_days > 0) ofBuyer.boughtReads ??= planBoughtReads(plan, subject, buyer.id);
     candidates.push({
       campaign,
       counters,
       capReads: counters.map((c) => plan.add(c.key)),
       paceRead: campaign.max_per_minute ? plan.add(keys.pace(campaign.id)) : null,
-      budgetRead: buyer.balance === null ? null : plan.add(keys.budget(buyer.id, buyer.budget_epoch ?? 0)),
-      boughtReads: campaign.dedupe_days > 0 ? planBoughtReads(plan, subject, buyer.id) : [],
+      budgetRead: ofBuyer.budgetRead,
+      boughtReads: campaign.dedupe_days > 0 ? ofBuyer.boughtReads! : [],
     });
   }
 
