@@ -12,16 +12,15 @@
 //   bucket:<key>     hash { tokens, at, h:<holder> = "<until>:<tokens>" per running lease } of a
 //                    rate limit's token bucket, PEXPIRE once it would be full with no lease left
 //
-// The scripts an auction runs — BEGIN_AUCTION, CLAIM_HOLD, RESERVE and END_AUCTION — are passed
-// the prefix and build every name themselves from packed arguments (newline-joined key lists, or
-// JSON). An auction touches dozens of keys, and as KEYS each was one more argument the client
-// prefixed, framed and sent on its own, and kept alive until Redis answered: packing them saved
-// about 0.2 ms of the exchange's CPU per auction, a tenth of it (load/README.md, "Packed script
-// arguments and pretenuring"). The other scripts take their keys in KEYS, except where the names
-// can only be learnt inside the script: the counters a reservation record lists (stored as full
-// names for that reason) and, in RELEASE_EXPIRED, the records of ids found in res:expiry. Names
-// built inside a script are not declared to Redis, so the store needs one Redis (or a primary
-// with replicas), not a Redis Cluster.
+// Every script takes its keys in KEYS, as full names (the store's prefix included): the store
+// frames them itself (src/store/script-command.ts), so however many an auction touches, Redis
+// parses them natively. Until 2026-12-07 the scripts that start, reserve and end an auction were
+// passed the prefix and packed names (or JSON) and built the names in Lua, which was half of what
+// opening an auction cost Redis. Only RELEASE and RELEASE_EXPIRED still meet names inside a
+// script: the counters a reservation record lists (which is why records hold full names), and
+// for RELEASE_EXPIRED the records of the ids it finds, built from the prefix it is passed.
+// Names built inside a script are not declared to Redis, so the store needs one Redis (or a
+// primary with replicas), not a Redis Cluster.
 
 // Shared by RELEASE and RELEASE_EXPIRED so both give back exactly what RESERVE added.
 // Decrements only counters that still exist: a counter that expired (its period ended) must not
@@ -53,64 +52,69 @@ end
 `;
 
 /**
- * KEYS: none; the names are built here from the prefix (see BEGIN_AUCTION for why).
- * ARGV: [1] the store's key prefix, [2] the requests as JSON: per request
- *       [id, expiresAt, counters, pacers], each counter [key, amount, limit (null = none),
- *       ttlSeconds], each pacer [key, intervalMs, ttlSeconds, now (ms, the caller's clock)].
+ * KEYS: [1] res:expiry, then per request its record (res:<id>), the keys of its counters and the
+ *       keys of its pacers (ctr:<key> each).
+ * ARGV: per request: id, expiresAt (ms), counter count, pacer count, then per counter its amount,
+ *       limit ('' = none) and ttlSeconds, then per pacer its intervalMs, ttlSeconds and now (ms,
+ *       the caller's clock).
  * Returns per request: {0, counter values after...} = reserved, {n} with n > 0 = the n-th
  * counter or pacer (counters first, 1-based) did not fit and nothing was added.
  */
 export const RESERVE = `
-local prefix = ARGV[1]
-local zset = prefix .. 'res:expiry'
+local zset = KEYS[1]
 local out = {}
-for r, request in ipairs(cjson.decode(ARGV[2])) do
-  local id, expires_at, counters, pacers = request[1], request[2], request[3], request[4]
-  local record = prefix .. 'res:' .. id
-  local keys = {}
-  for c, counter in ipairs(counters) do keys[c] = prefix .. 'ctr:' .. counter[1] end
+local k, a, r = 2, 1, 0
+while a <= #ARGV do
+  r = r + 1
+  local id, expires_at, ncounters, npacers = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local record, counters = KEYS[k], k + 1
+  local pacers = counters + ncounters
+  local specs = a + 4
+  local pacer_specs = specs + 3 * ncounters
+  k = pacers + npacers
+  a = pacer_specs + 3 * npacers
   if redis.call('ZSCORE', zset, id) then
     -- Already open under this id: a retried call must not count twice.
     local values = {0}
-    for c = 1, #counters do values[c + 1] = tonumber(redis.call('GET', keys[c]) or '0') end
+    for c = 0, ncounters - 1 do values[c + 2] = tonumber(redis.call('GET', KEYS[counters + c]) or '0') end
     out[r] = values
   else
     -- The same key may appear twice in one request; each check must see the earlier amounts.
     local pending = {}
     local failed = 0
-    for c, counter in ipairs(counters) do
-      local key = keys[c]
-      local after = (pending[key] or 0) + counter[2]
-      if counter[3] ~= cjson.null then
+    for c = 0, ncounters - 1 do
+      local key, at = KEYS[counters + c], specs + 3 * c
+      local after = (pending[key] or 0) + tonumber(ARGV[at])
+      if ARGV[at + 1] ~= '' then
         local current = tonumber(redis.call('GET', key) or '0')
-        if current + after > counter[3] then
-          failed = c
+        if current + after > tonumber(ARGV[at + 1]) then
+          failed = c + 1
           break
         end
       end
       pending[key] = after
     end
     if failed == 0 then
-      for p, pacer in ipairs(pacers) do
-        if tonumber(redis.call('GET', prefix .. 'ctr:' .. pacer[1]) or '0') > pacer[4] then
-          failed = #counters + p
+      for p = 0, npacers - 1 do
+        if tonumber(redis.call('GET', KEYS[pacers + p]) or '0') > tonumber(ARGV[pacer_specs + 3 * p + 2]) then
+          failed = ncounters + p + 1
           break
         end
       end
     end
     if failed == 0 then
       local values = {0}
-      for c, counter in ipairs(counters) do
-        local key, amount = keys[c], string.format('%d', counter[2])
-        values[c + 1] = redis.call('INCRBY', key, amount)
-        redis.call('EXPIRE', key, string.format('%d', counter[4]))
-        redis.call('HINCRBY', record, key, amount)
+      for c = 0, ncounters - 1 do
+        local key, at = KEYS[counters + c], specs + 3 * c
+        values[c + 2] = redis.call('INCRBY', key, ARGV[at])
+        redis.call('EXPIRE', key, ARGV[at + 2])
+        redis.call('HINCRBY', record, key, ARGV[at])
       end
-      for _, pacer in ipairs(pacers) do
-        local key, interval = prefix .. 'ctr:' .. pacer[1], pacer[2]
-        local next_free = math.max(tonumber(redis.call('GET', key) or '0'), pacer[4]) + interval
-        redis.call('SET', key, string.format('%d', next_free), 'EX', string.format('%d', pacer[3]))
-        redis.call('HSET', record, 'p|' .. key, string.format('%d', interval))
+      for p = 0, npacers - 1 do
+        local key, at = KEYS[pacers + p], pacer_specs + 3 * p
+        local next_free = math.max(tonumber(redis.call('GET', key) or '0'), tonumber(ARGV[at + 2])) + tonumber(ARGV[at])
+        redis.call('SET', key, string.format('%d', next_free), 'EX', ARGV[at + 1])
+        redis.call('HSET', record, 'p|' .. key, ARGV[at])
       end
       redis.call('ZADD', zset, string.format('%d', expires_at), id)
       out[r] = values
@@ -184,93 +188,48 @@ put_hold(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 return 0
 `;
 
-// Shared by BEGIN_AUCTION and CLAIM_HOLD: takes the locks keys[first .. first + locks - 1], all
+// Shared by BEGIN_AUCTION and CLAIM_HOLD: takes the locks KEYS[first .. first + locks - 1], all
 // or none, then reads every key after them. Returns {1, values...} or {0}.
 const BEGIN_ONE = `
-local function begin_auction(keys, first, locks, token, ttl)
+local function begin_auction(first, locks, token, ttl)
   for i = first, first + locks - 1 do
-    if not redis.call('SET', keys[i], token, 'PX', ttl, 'NX') then
-      for j = first, i - 1 do redis.call('DEL', keys[j]) end
+    if not redis.call('SET', KEYS[i], token, 'PX', ttl, 'NX') then
+      for j = first, i - 1 do redis.call('DEL', KEYS[j]) end
       return {0}
     end
   end
   local out = {1}
   -- MGET in slices rather than a GET per key: each redis.call has a fixed cost, and an auction
   -- reads dozens of keys here. Slices keep unpack() far below Lua's stack limit.
-  for from = first + locks, #keys, 500 do
-    local values = redis.call('MGET', unpack(keys, from, math.min(from + 499, #keys)))
+  for from = first + locks, #KEYS, 500 do
+    local values = redis.call('MGET', unpack(KEYS, from, math.min(from + 499, #KEYS)))
     for _, value in ipairs(values) do out[#out + 1] = value end
   end
   return out
 end
 `;
 
-// Shared by BEGIN_AUCTION and CLAIM_HOLD, which take an auction's start as the same six ARGV from
-// `a` on: lock count, token, lock ttl ms, count of values to read, then the lock keys and the keys
-// to read, each joined by newlines. unpack_auction_keys gives the full names, locks first, or nil
-// when they do not match their counts; begin_packed then takes the locks and reads the values.
-const UNPACK_AUCTION_KEYS = `
-local function unpack_lines(text, prefix, into)
-  -- Every newline splits, so an empty piece counts too: a key that held a newline shows as a
-  -- count that does not match, never as another key.
-  if text == '' then return end
-  local from = 1
-  while true do
-    local at = string.find(text, '\\n', from, true)
-    if not at then
-      into[#into + 1] = prefix .. string.sub(text, from)
-      return
-    end
-    into[#into + 1] = prefix .. string.sub(text, from, at - 1)
-    from = at + 1
-  end
-end
-
-local function unpack_auction_keys(prefix, a)
-  local keys = {}
-  unpack_lines(ARGV[a + 4], prefix .. 'lock:', keys)
-  local taken = #keys
-  unpack_lines(ARGV[a + 5], prefix .. 'ctr:', keys)
-  if taken ~= tonumber(ARGV[a]) or #keys - taken ~= tonumber(ARGV[a + 3]) then return nil end
-  return keys
-end
-
-local function begin_packed(keys, a)
-  return begin_auction(keys, 1, tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2])
-end
-`;
-
 /**
- * KEYS: none; the names are built here from the prefix (see BEGIN_AUCTION for why).
- * ARGV: [1] the store's key prefix, [2] the hold's id, [3] new expiry (ms) for its reservations,
- * [4] lock count ('' = no auction), then — only with an auction to begin — the rest of its start
- * as BEGIN_AUCTION takes it from [3]: [5] token, [6] lock ttl ms, [7] count of values to read,
- * [8] the lock keys and [9] the keys to read, each joined by newlines.
+ * KEYS: [1] hold:<id>, [2] res:expiry, then, with an auction to begin, its lock keys and the keys
+ * to read, as BEGIN_AUCTION takes them.
+ * ARGV: [1] new expiry (ms) for the hold's reservations, [2] lock count ('' = no auction), [3]
+ * token, [4] lock ttl ms.
  * Returns {'missing'} | {'already_claimed'} | {'claimed', payload, reservations JSON} followed,
  * with an auction, by what BEGIN_AUCTION returns.
  * The hold is marked, not deleted, so later claims answer already_claimed until its TTL.
  */
-export const CLAIM_HOLD = `${BEGIN_ONE}${UNPACK_AUCTION_KEYS}
-local prefix = ARGV[1]
-local keys = nil
-if ARGV[4] ~= '' then
-  -- Checked before the claim: a claim must not be spent on a call that cannot begin its auction.
-  keys = unpack_auction_keys(prefix, 4)
-  if keys == nil then return redis.error_reply('claim_hold: packed keys do not match their counts') end
-end
-local hold_key = prefix .. 'hold:' .. ARGV[2]
-local hold = redis.call('HMGET', hold_key, 'claimed', 'payload', 'reservations')
+export const CLAIM_HOLD = `${BEGIN_ONE}
+local hold = redis.call('HMGET', KEYS[1], 'claimed', 'payload', 'reservations')
 if not hold[1] then return {'missing'} end
 if hold[1] == '1' then return {'already_claimed'} end
-redis.call('HSET', hold_key, 'claimed', '1')
-local zset = prefix .. 'res:expiry'
+redis.call('HSET', KEYS[1], 'claimed', '1')
 for _, id in ipairs(cjson.decode(hold[3])) do
   -- XX: only reservations still open move; a finished one must not be resurrected.
-  redis.call('ZADD', zset, 'XX', ARGV[3], id)
+  redis.call('ZADD', KEYS[2], 'XX', ARGV[1], id)
 end
 local out = {'claimed', hold[2], hold[3]}
-if keys ~= nil then
-  local start = begin_packed(keys, 4)
+if ARGV[2] ~= '' then
+  local start = begin_auction(3, tonumber(ARGV[2]), ARGV[3], ARGV[4])
   for i = 1, #start do out[3 + i] = start[i] end
 end
 return out
@@ -285,52 +244,47 @@ return 0
 `;
 
 /**
- * KEYS: none; the names travel packed in ARGV instead (see below).
- * ARGV: [1] the store's key prefix, [2] lock count, [3] token, [4] lock ttl ms, [5] count of
- * values to read, [6] the lock keys joined by newlines (each becomes <prefix>lock:<key>), [7] the
- * keys to read joined by newlines (each <prefix>ctr:<key>).
+ * KEYS: the lock keys (lock:<key>), then the keys to read (ctr:<key>).
+ * ARGV: [1] lock count, [2] token, [3] lock ttl ms.
  * Returns {1, values...} with every lock taken, or {0} with none taken (someone holds one).
- *
- * An auction reads dozens of keys here. As KEYS, each was a string the client prefixed and
- * framed on its own; packed, the client sends two strings whatever the count. The counts are
- * checked so a key holding a newline (none of the exchange's can) fails loudly instead of
- * splitting in two.
  */
-export const BEGIN_AUCTION = `${BEGIN_ONE}${UNPACK_AUCTION_KEYS}
-local keys = unpack_auction_keys(ARGV[1], 2)
-if keys == nil then return redis.error_reply('begin_auction: packed keys do not match their counts') end
-return begin_packed(keys, 2)
+export const BEGIN_AUCTION = `${BEGIN_ONE}
+return begin_auction(1, tonumber(ARGV[1]), ARGV[2], ARGV[3])
 `;
 
 /**
- * KEYS: none; the names are built here from the prefix (see BEGIN_AUCTION for why).
- * ARGV: [1] token, [2] the store's key prefix, [3] JSON {l: lock keys, w: writes as [key, value,
- *       ttlSeconds, onlyIfAbsent (1|0)], c: ids to commit, o: ids that must be open}, [4] '1' with
- *       a hold, then its [5] id, [6] payload, [7] reservation ids JSON and [8] ttl ms.
- * Returns 1, or 0 having changed nothing when one of those ids is not open.
+ * KEYS: [1] res:expiry, then L lock keys, W keys to write (ctr:<key>), C records of the
+ * reservations to commit (res:<id>), and with a hold its hold:<id>.
+ * ARGV: [1] token, [2] L, [3] W, [4] C, [5] O, [6] '1' with a hold; then O ids that must be open,
+ * the C ids to commit, a triple per write (value, ttl seconds, '1' = only if absent), and with a
+ * hold its payload, reservation ids JSON and ttl ms.
+ * Returns 1, or 0 having changed nothing when one of the O ids is not open.
  * The commit and the hold come first: they are what must not be lost (a recorded sale, a bid the
  * affiliate was told about), and a script that fails halfway keeps what it did before.
  */
 export const END_AUCTION = `${COMMIT_ONE}${PUT_HOLD_ONE}
-local prefix = ARGV[2]
-local zset = prefix .. 'res:expiry'
-local e = cjson.decode(ARGV[3])
-for _, id in ipairs(e.o) do
-  if not redis.call('ZSCORE', zset, id) then return 0 end
+local locks, writes, commits, open = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local zset = KEYS[1]
+local a = 7
+for i = 0, open - 1 do
+  if not redis.call('ZSCORE', zset, ARGV[a + i]) then return 0 end
 end
-for _, id in ipairs(e.c) do commit_one(zset, prefix .. 'res:' .. id, id) end
-if ARGV[4] == '1' then put_hold(prefix .. 'hold:' .. ARGV[5], ARGV[6], ARGV[7], ARGV[8]) end
-for _, w in ipairs(e.w) do
-  local key, ttl = prefix .. 'ctr:' .. w[1], string.format('%d', w[3])
-  if w[4] == 1 then
-    redis.call('SET', key, w[2], 'EX', ttl, 'NX')
+a = a + open
+for i = 0, commits - 1 do commit_one(zset, KEYS[2 + locks + writes + i], ARGV[a + i]) end
+a = a + commits
+local written = a
+a = a + 3 * writes
+if ARGV[6] == '1' then put_hold(KEYS[2 + locks + writes + commits], ARGV[a], ARGV[a + 1], ARGV[a + 2]) end
+for i = 0, writes - 1 do
+  local key, at = KEYS[2 + locks + i], written + 3 * i
+  if ARGV[at + 2] == '1' then
+    redis.call('SET', key, ARGV[at], 'EX', ARGV[at + 1], 'NX')
   else
-    redis.call('SET', key, w[2], 'EX', ttl)
+    redis.call('SET', key, ARGV[at], 'EX', ARGV[at + 1])
   end
 end
-for _, lock in ipairs(e.l) do
-  local key = prefix .. 'lock:' .. lock
-  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+for i = 2, 1 + locks do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
 end
 return 1
 `;

@@ -126,14 +126,19 @@ export class RedisStore implements Store {
   async reserve(requests: ReservationRequest[]): Promise<ReservationOutcome[]> {
     if (requests.length === 0) return [];
     checkReservationRequests(requests);
-    const packed = requests.map((request) => [
-      request.id,
-      request.expiresAt,
-      request.counters.map((spec) => [spec.key, spec.amount, spec.limit, spec.ttlSeconds]),
-      (request.pacers ?? []).map((pacer) => [pacer.key, pacer.intervalMs, pacer.ttlSeconds, pacer.nowMs]),
-    ]);
-    const args = [this.#keyPrefix, JSON.stringify(packed)];
-    const results = await this.#call(() => this.#run<number[][]>(SCRIPTS.reserve, [], args));
+    const keys = [this.#name(EXPIRY_KEY)];
+    const args: ScriptArg[] = [];
+    for (const request of requests) {
+      const pacers = request.pacers ?? [];
+      keys.push(this.#name(recordKey(request.id)));
+      for (const spec of request.counters) keys.push(this.#name(counterKey(spec.key)));
+      for (const pacer of pacers) keys.push(this.#name(counterKey(pacer.key)));
+      args.push(request.id, Math.trunc(request.expiresAt), request.counters.length, pacers.length);
+      for (const spec of request.counters) args.push(spec.amount, spec.limit ?? '', spec.ttlSeconds);
+      // Whole milliseconds and seconds, as the script stores them.
+      for (const pacer of pacers) args.push(Math.trunc(pacer.intervalMs), Math.trunc(pacer.ttlSeconds), pacer.nowMs);
+    }
+    const results = await this.#call(() => this.#run<number[][]>(SCRIPTS.reserve, keys, args));
     return requests.map((request, i): ReservationOutcome => {
       const [failed = 0, ...values] = results[i] ?? [];
       if (failed === 0) return { id: request.id, ok: true, values: values.map(Number) };
@@ -145,26 +150,31 @@ export class RedisStore implements Store {
 
   async refundCounters(refunds: Array<{ key: string; amount: number }>): Promise<void> {
     if (refunds.length === 0) return;
-    const keys = refunds.map((r) => counterKey(r.key));
+    const keys = refunds.map((r) => this.#name(counterKey(r.key)));
     await this.#call(() => this.#run(SCRIPTS.refund, keys, refunds.map((r) => r.amount)));
   }
 
   async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
     const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
     const token = pooledRandomHex(16);
-    const args = [this.#keyPrefix, ...packedStart(lockKeys, token, ttl, readKeys)];
-    const [locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.beginAuction, [], args));
+    const keys = this.#startKeys([], lockKeys, readKeys);
+    const [locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.beginAuction, keys, [lockKeys.length, token, ttl]));
     if (locked !== 1) return { locked: false };
     return { locked: true, token, values: startValues(readKeys, values) };
   }
 
   async endAuction({ lockKeys, token, writes = [], commitIds = [], hold, ifOpen = [], unhurried = false }: AuctionEnd): Promise<boolean> {
     if (lockKeys.length === 0 && writes.length === 0 && commitIds.length === 0 && !hold && ifOpen.length === 0) return true;
-    const end = JSON.stringify({ l: lockKeys, w: writes.map((w) => [w.key, w.value, w.ttlSeconds, w.onlyIfAbsent ? 1 : 0]), c: commitIds, o: ifOpen });
-    const args: ScriptArg[] = hold
-      ? [token, this.#keyPrefix, end, '1', hold.id, hold.record.payload, JSON.stringify(hold.record.reservationIds), positiveMs(hold.ttlMs, 'ttlMs')]
-      : [token, this.#keyPrefix, end, '0'];
-    return (await this.#call(() => this.#run<number>(SCRIPTS.endAuction, [], args), unhurried)) === 1;
+    const keys = [this.#name(EXPIRY_KEY)];
+    for (const key of lockKeys) keys.push(this.#name(lockKey(key)));
+    for (const write of writes) keys.push(this.#name(counterKey(write.key)));
+    for (const id of commitIds) keys.push(this.#name(recordKey(id)));
+    if (hold) keys.push(this.#name(holdKey(hold.id)));
+    const args: ScriptArg[] = [token, lockKeys.length, writes.length, commitIds.length, ifOpen.length, hold ? '1' : '0', ...ifOpen, ...commitIds];
+    // Whole seconds, as SET EX takes them.
+    for (const write of writes) args.push(write.value, Math.trunc(write.ttlSeconds), write.onlyIfAbsent ? '1' : '0');
+    if (hold) args.push(hold.record.payload, JSON.stringify(hold.record.reservationIds), positiveMs(hold.ttlMs, 'ttlMs'));
+    return (await this.#call(() => this.#run<number>(SCRIPTS.endAuction, keys, args), unhurried)) === 1;
   }
 
   async announceConfigChange(): Promise<void> {
@@ -192,46 +202,46 @@ export class RedisStore implements Store {
 
   async commit(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const keys = [EXPIRY_KEY, ...ids.map(recordKey)];
+    const keys = [this.#name(EXPIRY_KEY), ...ids.map((id) => this.#name(recordKey(id)))];
     await this.#call(() => this.#run(SCRIPTS.commit, keys, ids));
   }
 
   async release(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const keys = [EXPIRY_KEY, ...ids.map(recordKey)];
+    const keys = [this.#name(EXPIRY_KEY), ...ids.map((id) => this.#name(recordKey(id)))];
     return this.#call(() => this.#run<number>(SCRIPTS.release, keys, ids));
   }
 
   async releaseExpired(nowMs: number, limit: number): Promise<string[]> {
     checkLimit(limit);
-    // The script finds ids first and only then their records, so it builds those names itself;
-    // ioredis cannot prefix them, hence the full prefix here.
-    const recordPrefix = this.#keyPrefix + recordKey('');
-    return this.#call(() => this.#run<string[]>(SCRIPTS.releaseExpired, [EXPIRY_KEY], [nowMs, limit, recordPrefix]));
+    // The script finds ids first and only then their records, so it builds those names itself.
+    const recordPrefix = this.#name(recordKey(''));
+    return this.#call(() => this.#run<string[]>(SCRIPTS.releaseExpired, [this.#name(EXPIRY_KEY)], [nowMs, limit, recordPrefix]));
   }
 
   async putHold(id: string, hold: HoldRecord, ttlMs: number): Promise<void> {
     const ttl = positiveMs(ttlMs, 'ttlMs');
     await this.#call(() =>
-      this.#run(SCRIPTS.putHold, [holdKey(id)], [hold.payload, JSON.stringify(hold.reservationIds), ttl]),
+      this.#run(SCRIPTS.putHold, [this.#name(holdKey(id))], [hold.payload, JSON.stringify(hold.reservationIds), ttl]),
     );
   }
 
   async claimHold(id: string, extendReservationsTo: number, begin?: AuctionStart): Promise<ClaimResult> {
     const token = begin ? pooledRandomHex(16) : '';
+    const claimed = [this.#name(holdKey(id)), this.#name(EXPIRY_KEY)];
     // Without an auction to begin, an empty lock count tells the script to take no lock.
-    const args: ScriptArg[] = begin
-      ? [this.#keyPrefix, id, extendReservationsTo, ...packedStart(begin.lockKeys, token, positiveMs(begin.lockTtlMs, 'lockTtlMs'), begin.readKeys)]
-      : [this.#keyPrefix, id, extendReservationsTo, ''];
-    const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.claimHold, [], args));
+    const [keys, args]: [string[], ScriptArg[]] = begin
+      ? [this.#startKeys(claimed, begin.lockKeys, begin.readKeys), [extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs')]]
+      : [claimed, [extendReservationsTo, '']];
+    const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.claimHold, keys, args));
     if (state === 'missing') return { state: 'missing' };
     if (state === 'already_claimed') return { state: 'already_claimed' };
     if (state !== 'claimed' || typeof payload !== 'string' || typeof reservations !== 'string') {
       throw new Error(`claim script answered ${String(state)}`);
     }
-    const claimed: ClaimResult = { state: 'claimed', hold: { payload, reservationIds: JSON.parse(reservations) as string[] } };
-    if (begin) claimed.start = locked === 1 ? { locked: true, token, values: startValues(begin.readKeys, values) } : { locked: false };
-    return claimed;
+    const result: ClaimResult = { state: 'claimed', hold: { payload, reservationIds: JSON.parse(reservations) as string[] } };
+    if (begin) result.start = locked === 1 ? { locked: true, token, values: startValues(begin.readKeys, values) } : { locked: false };
+    return result;
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<string | null> {
@@ -242,14 +252,14 @@ export class RedisStore implements Store {
   }
 
   async releaseLock(key: string, token: string): Promise<void> {
-    await this.#call(() => this.#run(SCRIPTS.releaseLock, [lockKey(key)], [token]));
+    await this.#call(() => this.#run(SCRIPTS.releaseLock, [this.#name(lockKey(key))], [token]));
   }
 
   async takeTokens(request: TokenRequest): Promise<TokenLease> {
     checkTokenRequest(request);
     const { key, ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs } = request;
     const [granted = 0, retryAfterMs = 0] = await this.#call(() =>
-      this.#run<number[]>(SCRIPTS.takeTokens, [bucketKey(key)], [ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs ?? '', bucketLifetimeMs(request)]),
+      this.#run<number[]>(SCRIPTS.takeTokens, [this.#name(bucketKey(key))], [ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs ?? '', bucketLifetimeMs(request)]),
     );
     return { granted: Number(granted), retryAfterMs: Number(retryAfterMs) };
   }
@@ -287,8 +297,20 @@ export class RedisStore implements Store {
     });
   }
 
+  /** A key's full name: scripts are given full names (src/store/script-command.ts). */
+  #name(key: string): string {
+    return this.#keyPrefix + key;
+  }
+
+  /** Appends an auction's lock keys and the keys it reads to `into`, as BEGIN_AUCTION takes them. */
+  #startKeys(into: string[], lockKeys: string[], readKeys: string[]): string[] {
+    for (const key of lockKeys) into.push(this.#name(lockKey(key)));
+    for (const key of readKeys) into.push(this.#name(counterKey(key)));
+    return into;
+  }
+
   #run<T = unknown>(script: LuaScript, keys: string[], args: ScriptArg[]): Promise<T> {
-    return runScript(this.#client, script, keys, args, this.#keyPrefix, this.#deadlines) as Promise<T>;
+    return runScript(this.#client, script, keys, args, this.#deadlines) as Promise<T>;
   }
 
   /**
@@ -340,11 +362,6 @@ export class RedisStore implements Store {
       clearTimeout(timer);
     }
   }
-}
-
-/** An auction's start as BEGIN_AUCTION and CLAIM_HOLD both take it (src/store/redis-scripts.ts). */
-function packedStart(lockKeys: string[], token: string, lockTtlMs: number, readKeys: string[]): ScriptArg[] {
-  return [lockKeys.length, token, lockTtlMs, readKeys.length, lockKeys.join('\n'), readKeys.join('\n')];
 }
 
 /** The values an auction's start read, in the order of `readKeys`. */

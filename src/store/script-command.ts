@@ -6,6 +6,13 @@
 // (load/README.md, "What the young generation keeps"). A ScriptCommand is settled by methods
 // instead, its timeout is one entry in a DeadlineTable, and it runs as EVALSHA, falling back to EVAL
 // when Redis does not have the script (first use, or after a restart or SCRIPT FLUSH).
+//
+// It also writes its own wire text. The caller passes every key's full name (the store's prefix
+// included), and the command frames names and arguments in one pass, keeping only that text until
+// it is written: no argument array for ioredis to copy, prefix and keep until the answer. So an
+// auction's scripts take their dozens of keys as KEYS, which Redis parses natively, rather than
+// as packed text that each script had to split and prefix in Lua, half of what the script that
+// opens an auction cost Redis (load/README.md, "What Redis spends").
 import { createHash } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
 import { DeadlineTable } from '../clock/deadline-table.ts';
@@ -24,17 +31,17 @@ export class LuaScript {
 
 /**
  * ioredis's Command as ScriptCommand extends it. Besides the typed surface, ScriptCommand relies
- * on two things of ioredis 5's Command: its constructor calls `initPromise()`, and it leaves
- * `resolve`, `reject` and `setTimeout` to be called as methods of the command.
+ * on three things of ioredis 5's Command: its constructor calls `initPromise()`; it leaves
+ * `resolve`, `reject` and `setTimeout` to be called as methods of the command; and the client
+ * writes to the socket what the command's `toWritable()` returns.
  */
 interface BaseCommand {
   name: string;
   isResolved: boolean;
   promise: Promise<unknown>;
-  stringifyArguments(): void;
   transformReply(reply: unknown): unknown;
 }
-const Base = Command as unknown as new (name: string, args: ScriptArg[], options: { keyPrefix: string; replyEncoding: 'utf8' }) => BaseCommand;
+const Base = Command as unknown as new (name: string, args: ScriptArg[], options: { replyEncoding: 'utf8' }) => BaseCommand;
 
 /** The store's command timeouts (ioredis's `commandTimeout` would be a timer per command). */
 export function commandDeadlines(timeoutMs: number): DeadlineTable<ScriptCommand> {
@@ -48,10 +55,24 @@ export class ScriptCommand extends Base {
   declare private settle: (value: unknown) => void;
   declare private fail: (error: Error) => void;
   declare private deadlines: DeadlineTable<ScriptCommand>;
+  declare private wire: string;
 
-  constructor(name: 'evalsha' | 'eval', args: ScriptArg[], keyPrefix: string, deadlines: DeadlineTable<ScriptCommand>) {
-    super(name, args, { keyPrefix, replyEncoding: 'utf8' });
+  /** `first` is the script's SHA1 for EVALSHA, its text for EVAL; `keys` are full names. */
+  constructor(name: 'evalsha' | 'eval', first: string, keys: readonly string[], args: readonly ScriptArg[], deadlines: DeadlineTable<ScriptCommand>) {
+    // No arguments for ioredis: the command frames its own (see toWritable).
+    super(name, [], { replyEncoding: 'utf8' });
     this.deadlines = deadlines;
+    let wire = `*${3 + keys.length + args.length}\r\n$${name.length}\r\n${name}\r\n${bulk(first)}${bulk(String(keys.length))}`;
+    for (const key of keys) wire += bulk(key);
+    for (const arg of args) wire += bulk(typeof arg === 'string' ? arg : String(arg));
+    this.wire = wire;
+  }
+
+  /** What ioredis writes to the socket: the command in Redis's wire format, handed over once. */
+  toWritable(): string {
+    const wire = this.wire;
+    this.wire = '';
+    return wire;
   }
 
   /** Called by the base constructor instead of ioredis's own, which makes the closures. */
@@ -64,8 +85,6 @@ export class ScriptCommand extends Base {
     });
     this.settle = settle;
     this.fail = fail;
-    // What ioredis's does besides (EVAL and EVALSHA have no argument transformer).
-    this.stringifyArguments();
   }
 
   /** ioredis calls this (only when `commandTimeout` is set) as it writes the command. */
@@ -93,10 +112,15 @@ export class ScriptCommand extends Base {
   }
 }
 
-/** Runs `script` with `keys` (prefixed as the client's own commands are) and `args`. */
-export async function runScript(client: Redis, script: LuaScript, keys: ScriptArg[], args: ScriptArg[], keyPrefix: string, deadlines: DeadlineTable<ScriptCommand>): Promise<unknown> {
+/** A RESP bulk string. */
+function bulk(value: string): string {
+  return `$${Buffer.byteLength(value)}\r\n${value}\r\n`;
+}
+
+/** Runs `script` with `keys` (full names: the client's key prefix is not added) and `args`. */
+export async function runScript(client: Redis, script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], deadlines: DeadlineTable<ScriptCommand>): Promise<unknown> {
   const send = (name: 'evalsha' | 'eval', first: string) =>
-    client.sendCommand(new ScriptCommand(name, [first, keys.length, ...keys, ...args], keyPrefix, deadlines) as unknown as Command) as Promise<unknown>;
+    client.sendCommand(new ScriptCommand(name, first, keys, args, deadlines) as unknown as Command) as Promise<unknown>;
   try {
     return await send('evalsha', script.sha);
   } catch (error) {

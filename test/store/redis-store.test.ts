@@ -82,7 +82,7 @@ describe('RedisStore', () => {
     const ended = await store.endAuction({
       lockKeys: ['consumer:a', 'consumer:b'],
       token: start.token,
-      // Keys and values travel as JSON: quotes, newlines and non-ASCII arrive as they were.
+      // Keys and values travel as they are: quotes, newlines and non-ASCII arrive unchanged.
       writes: [{ key: 'bought:"a"\n', value: 'by_1 é', ttlSeconds: 60 }],
       commitIds: ['r1'],
       hold: { id: 'h1', record: { payload: 'p', reservationIds: ['r1'] }, ttlMs: 60_000 },
@@ -99,19 +99,19 @@ describe('RedisStore', () => {
     expect(await admin.exists('lock:consumer:a', 'ctr:sent:a', 'hold:h1', 'res:expiry')).toBe(0);
   });
 
-  it('refuses a lock or read key holding a newline rather than splitting it, and takes nothing', async () => {
+  it('takes keys as they are, whatever they hold: a newline is part of its key, not a split', async () => {
     const prefix = newPrefix();
     const store = newStore({ keyPrefix: prefix });
-    // Lock and read keys travel newline-joined; none of the exchange's can hold one.
-    await expect(store.beginAuction(['consumer:a\nconsumer:b'], 60_000, [])).rejects.toThrow(/packed keys/);
-    await expect(store.beginAuction(['consumer:a'], 60_000, ['sent:a\nsent:b'])).rejects.toThrow(/packed keys/);
-    await expect(store.beginAuction(['consumer:a'], 60_000, ['sent:a\n'])).rejects.toThrow(/packed keys/);
-    await expect(store.beginAuction(['consumer:a'], 60_000, ['\nsent:a'])).rejects.toThrow(/packed keys/);
+    await admin.set(`${prefix}ctr:sent:a\nsent:b`, 'one key');
+    const start = await store.beginAuction(['consumer:a\nconsumer:b', 'consumer:é'], 60_000, ['sent:a\nsent:b', 'sent:a', '\n']);
+    expect(start).toMatchObject({ locked: true, values: ['one key', null, null] });
+    if (!start.locked) throw new Error('unreachable');
+    expect((await admin.keys(`${prefix}lock:*`)).sort()).toEqual([`${prefix}lock:consumer:a\nconsumer:b`, `${prefix}lock:consumer:é`]);
     await store.putHold('h1', { payload: 'p', reservationIds: [] }, 60_000);
-    await expect(store.claimHold('h1', 5_000, { lockKeys: ['consumer:a\nconsumer:b'], lockTtlMs: 60_000, readKeys: [] })).rejects.toThrow(/packed keys/);
+    // Held by the auction above, so the claim takes no lock; the hold is still claimed.
+    expect(await store.claimHold('h1', 5_000, { lockKeys: ['consumer:é'], lockTtlMs: 60_000, readKeys: [] })).toMatchObject({ state: 'claimed', start: { locked: false } });
+    expect(await store.endAuction({ lockKeys: ['consumer:a\nconsumer:b', 'consumer:é'], token: start.token })).toBe(true);
     expect(await admin.keys(`${prefix}lock:*`)).toEqual([]);
-    // The claim was not spent on a call that could not begin its auction.
-    expect(await store.claimHold('h1', 5_000)).toMatchObject({ state: 'claimed' });
   });
 
   it('sets TTLs on counters, holds and locks, and none on reservation records', async () => {
