@@ -6,7 +6,7 @@ import { pooledRandomHex } from '../ids/random-pool.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
 import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKENS } from './redis-scripts.ts';
 import type { DeadlineTable } from '../clock/deadline-table.ts';
-import { commandDeadlines, LuaScript, runScript, type ScriptArg, type ScriptCommand } from './script-command.ts';
+import { commandDeadlines, LuaScript, runScript, type KeyGroup, type ScriptArg, type ScriptCommand } from './script-command.ts';
 import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { bucketLifetimeMs, checkTokenRequest, type TokenLease, type TokenRequest } from './token-bucket.ts';
 import { TurnWrites } from './turn-writes.ts';
@@ -47,12 +47,13 @@ const SCRIPTS = {
  */
 const UNHURRIED_HOLD_MS = 5;
 
+// The kinds of key, each a prefix under the store's own (src/store/redis-scripts.ts has the layout).
 const EXPIRY_KEY = 'res:expiry';
-const counterKey = (key: string): string => `ctr:${key}`;
-const recordKey = (id: string): string => `res:${id}`;
-const holdKey = (id: string): string => `hold:${id}`;
-const lockKey = (key: string): string => `lock:${key}`;
-const bucketKey = (key: string): string => `bucket:${key}`;
+const COUNTER = 'ctr:';
+const RECORD = 'res:';
+const HOLD = 'hold:';
+const LOCK = 'lock:';
+const BUCKET = 'bucket:';
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -119,20 +120,18 @@ export class RedisStore implements Store {
 
   async readCounters(keys: string[]): Promise<number[]> {
     if (keys.length === 0) return [];
-    const values = await this.#call(() => this.#client.mget(keys.map(counterKey)));
+    const values = await this.#call(() => this.#client.mget(keys.map((key) => COUNTER + key)));
     return values.map((value) => (value === null ? 0 : Number(value)));
   }
 
   async reserve(requests: ReservationRequest[]): Promise<ReservationOutcome[]> {
     if (requests.length === 0) return [];
     checkReservationRequests(requests);
-    const keys = [this.#name(EXPIRY_KEY)];
+    const keys: KeyGroup[] = [this.#keys('', [EXPIRY_KEY])];
     const args: ScriptArg[] = [];
     for (const request of requests) {
       const pacers = request.pacers ?? [];
-      keys.push(this.#name(recordKey(request.id)));
-      for (const spec of request.counters) keys.push(this.#name(counterKey(spec.key)));
-      for (const pacer of pacers) keys.push(this.#name(counterKey(pacer.key)));
+      keys.push(this.#keys(RECORD, [request.id]), this.#keys(COUNTER, request.counters.map((spec) => spec.key)), this.#keys(COUNTER, pacers.map((pacer) => pacer.key)));
       args.push(request.id, Math.trunc(request.expiresAt), request.counters.length, pacers.length);
       for (const spec of request.counters) args.push(spec.amount, spec.limit ?? '', spec.ttlSeconds);
       // Whole milliseconds and seconds, as the script stores them.
@@ -150,14 +149,14 @@ export class RedisStore implements Store {
 
   async refundCounters(refunds: Array<{ key: string; amount: number }>): Promise<void> {
     if (refunds.length === 0) return;
-    const keys = refunds.map((r) => this.#name(counterKey(r.key)));
+    const keys = [this.#keys(COUNTER, refunds.map((r) => r.key))];
     await this.#call(() => this.#run(SCRIPTS.refund, keys, refunds.map((r) => r.amount)));
   }
 
   async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
     const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
     const token = pooledRandomHex(16);
-    const keys = this.#startKeys([], lockKeys, readKeys);
+    const keys = [this.#keys(LOCK, lockKeys), this.#keys(COUNTER, readKeys)];
     const [locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.beginAuction, keys, [lockKeys.length, token, ttl]));
     if (locked !== 1) return { locked: false };
     return { locked: true, token, values: startValues(readKeys, values) };
@@ -165,11 +164,8 @@ export class RedisStore implements Store {
 
   async endAuction({ lockKeys, token, writes = [], commitIds = [], hold, ifOpen = [], unhurried = false }: AuctionEnd): Promise<boolean> {
     if (lockKeys.length === 0 && writes.length === 0 && commitIds.length === 0 && !hold && ifOpen.length === 0) return true;
-    const keys = [this.#name(EXPIRY_KEY)];
-    for (const key of lockKeys) keys.push(this.#name(lockKey(key)));
-    for (const write of writes) keys.push(this.#name(counterKey(write.key)));
-    for (const id of commitIds) keys.push(this.#name(recordKey(id)));
-    if (hold) keys.push(this.#name(holdKey(hold.id)));
+    const keys: KeyGroup[] = [this.#keys('', [EXPIRY_KEY]), this.#keys(LOCK, lockKeys), this.#keys(COUNTER, writes.map((w) => w.key)), this.#keys(RECORD, commitIds)];
+    if (hold) keys.push(this.#keys(HOLD, [hold.id]));
     const args: ScriptArg[] = [token, lockKeys.length, writes.length, commitIds.length, ifOpen.length, hold ? '1' : '0', ...ifOpen, ...commitIds];
     // Whole seconds, as SET EX takes them.
     for (const write of writes) args.push(write.value, Math.trunc(write.ttlSeconds), write.onlyIfAbsent ? '1' : '0');
@@ -202,37 +198,39 @@ export class RedisStore implements Store {
 
   async commit(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const keys = [this.#name(EXPIRY_KEY), ...ids.map((id) => this.#name(recordKey(id)))];
+    const keys = [this.#keys('', [EXPIRY_KEY]), this.#keys(RECORD, ids)];
     await this.#call(() => this.#run(SCRIPTS.commit, keys, ids));
   }
 
   async release(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const keys = [this.#name(EXPIRY_KEY), ...ids.map((id) => this.#name(recordKey(id)))];
+    const keys = [this.#keys('', [EXPIRY_KEY]), this.#keys(RECORD, ids)];
     return this.#call(() => this.#run<number>(SCRIPTS.release, keys, ids));
   }
 
   async releaseExpired(nowMs: number, limit: number): Promise<string[]> {
     checkLimit(limit);
     // The script finds ids first and only then their records, so it builds those names itself.
-    const recordPrefix = this.#name(recordKey(''));
-    return this.#call(() => this.#run<string[]>(SCRIPTS.releaseExpired, [this.#name(EXPIRY_KEY)], [nowMs, limit, recordPrefix]));
+    const recordPrefix = this.#keyPrefix + RECORD;
+    return this.#call(() => this.#run<string[]>(SCRIPTS.releaseExpired, [this.#keys('', [EXPIRY_KEY])], [nowMs, limit, recordPrefix]));
   }
 
   async putHold(id: string, hold: HoldRecord, ttlMs: number): Promise<void> {
     const ttl = positiveMs(ttlMs, 'ttlMs');
     await this.#call(() =>
-      this.#run(SCRIPTS.putHold, [this.#name(holdKey(id))], [hold.payload, JSON.stringify(hold.reservationIds), ttl]),
+      this.#run(SCRIPTS.putHold, [this.#keys(HOLD, [id])], [hold.payload, JSON.stringify(hold.reservationIds), ttl]),
     );
   }
 
   async claimHold(id: string, extendReservationsTo: number, begin?: AuctionStart): Promise<ClaimResult> {
     const token = begin ? pooledRandomHex(16) : '';
-    const claimed = [this.#name(holdKey(id)), this.#name(EXPIRY_KEY)];
+    const keys: KeyGroup[] = [this.#keys(HOLD, [id]), this.#keys('', [EXPIRY_KEY])];
     // Without an auction to begin, an empty lock count tells the script to take no lock.
-    const [keys, args]: [string[], ScriptArg[]] = begin
-      ? [this.#startKeys(claimed, begin.lockKeys, begin.readKeys), [extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs')]]
-      : [claimed, [extendReservationsTo, '']];
+    let args: ScriptArg[] = [extendReservationsTo, ''];
+    if (begin) {
+      keys.push(this.#keys(LOCK, begin.lockKeys), this.#keys(COUNTER, begin.readKeys));
+      args = [extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs')];
+    }
     const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.claimHold, keys, args));
     if (state === 'missing') return { state: 'missing' };
     if (state === 'already_claimed') return { state: 'already_claimed' };
@@ -247,19 +245,19 @@ export class RedisStore implements Store {
   async acquireLock(key: string, ttlMs: number): Promise<string | null> {
     const ttl = positiveMs(ttlMs, 'ttlMs');
     const token = pooledRandomHex(16);
-    const answer = await this.#call(() => this.#client.set(lockKey(key), token, 'PX', ttl, 'NX'));
+    const answer = await this.#call(() => this.#client.set(LOCK + key, token, 'PX', ttl, 'NX'));
     return answer === 'OK' ? token : null;
   }
 
   async releaseLock(key: string, token: string): Promise<void> {
-    await this.#call(() => this.#run(SCRIPTS.releaseLock, [this.#name(lockKey(key))], [token]));
+    await this.#call(() => this.#run(SCRIPTS.releaseLock, [this.#keys(LOCK, [key])], [token]));
   }
 
   async takeTokens(request: TokenRequest): Promise<TokenLease> {
     checkTokenRequest(request);
     const { key, ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs } = request;
     const [granted = 0, retryAfterMs = 0] = await this.#call(() =>
-      this.#run<number[]>(SCRIPTS.takeTokens, [this.#name(bucketKey(key))], [ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs ?? '', bucketLifetimeMs(request)]),
+      this.#run<number[]>(SCRIPTS.takeTokens, [this.#keys(BUCKET, [key])], [ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs ?? '', bucketLifetimeMs(request)]),
     );
     return { granted: Number(granted), retryAfterMs: Number(retryAfterMs) };
   }
@@ -297,19 +295,12 @@ export class RedisStore implements Store {
     });
   }
 
-  /** A key's full name: scripts are given full names (src/store/script-command.ts). */
-  #name(key: string): string {
-    return this.#keyPrefix + key;
+  /** Keys of one kind, under the store's prefix: scripts are given full names (src/store/script-command.ts). */
+  #keys(kind: string, keys: readonly string[]): KeyGroup {
+    return [this.#keyPrefix + kind, keys];
   }
 
-  /** Appends an auction's lock keys and the keys it reads to `into`, as BEGIN_AUCTION takes them. */
-  #startKeys(into: string[], lockKeys: string[], readKeys: string[]): string[] {
-    for (const key of lockKeys) into.push(this.#name(lockKey(key)));
-    for (const key of readKeys) into.push(this.#name(counterKey(key)));
-    return into;
-  }
-
-  #run<T = unknown>(script: LuaScript, keys: string[], args: ScriptArg[]): Promise<T> {
+  #run<T = unknown>(script: LuaScript, keys: KeyGroup[], args: ScriptArg[]): Promise<T> {
     return runScript(this.#client, script, keys, args, this.#deadlines) as Promise<T>;
   }
 

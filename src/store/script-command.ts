@@ -7,9 +7,10 @@
 // instead, its timeout is one entry in a DeadlineTable, and it runs as EVALSHA, falling back to EVAL
 // when Redis does not have the script (first use, or after a restart or SCRIPT FLUSH).
 //
-// It also writes its own wire text. The caller passes every key's full name (the store's prefix
-// included), and the command frames names and arguments in one pass, keeping only that text until
-// it is written: no argument array for ioredis to copy, prefix and keep until the answer. So an
+// It also writes its own wire text. The caller passes its keys in groups that share a prefix (the
+// store's, with the kind of key), and the command frames names and arguments in one pass, keeping
+// only that text until it is written: no full name built for each key, and no argument array for
+// ioredis to copy, prefix and keep until the answer. So an
 // auction's scripts take their dozens of keys as KEYS, which Redis parses natively, rather than
 // as packed text that each script had to split and prefix in Lua, half of what the script that
 // opens an auction cost Redis (load/README.md, "What Redis spends").
@@ -18,6 +19,9 @@ import { Command, type Redis } from 'ioredis';
 import { DeadlineTable } from '../clock/deadline-table.ts';
 
 export type ScriptArg = string | number;
+
+/** Keys that share a prefix: each key's full name is `prefix + key`. */
+export type KeyGroup = readonly [prefix: string, keys: readonly string[]];
 
 export class LuaScript {
   readonly lua: string;
@@ -57,15 +61,24 @@ export class ScriptCommand extends Base {
   declare private deadlines: DeadlineTable<ScriptCommand>;
   declare private wire: string;
 
-  /** `first` is the script's SHA1 for EVALSHA, its text for EVAL; `keys` are full names. */
-  constructor(name: 'evalsha' | 'eval', first: string, keys: readonly string[], args: readonly ScriptArg[], deadlines: DeadlineTable<ScriptCommand>) {
+  /** `first` is the script's SHA1 for EVALSHA, its text for EVAL. */
+  constructor(name: 'evalsha' | 'eval', first: string, keys: readonly KeyGroup[], args: readonly ScriptArg[], deadlines: DeadlineTable<ScriptCommand>) {
     // No arguments for ioredis: the command frames its own (see toWritable).
     super(name, [], { replyEncoding: 'utf8' });
     this.deadlines = deadlines;
-    let wire = `*${3 + keys.length + args.length}\r\n$${name.length}\r\n${name}\r\n${bulk(first)}${bulk(String(keys.length))}`;
-    for (const key of keys) wire += bulk(key);
-    for (const arg of args) wire += bulk(typeof arg === 'string' ? arg : String(arg));
-    this.wire = wire;
+    let keyCount = 0;
+    for (const [, group] of keys) keyCount += group.length;
+    // Pieces joined once: a string built up by += is copied again at every step it flattens.
+    const pieces: string[] = [`*${3 + keyCount + args.length}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(first)}\r\n`, first, `\r\n$${String(keyCount).length}\r\n${keyCount}\r\n`];
+    for (const [prefix, group] of keys) {
+      const prefixBytes = Buffer.byteLength(prefix);
+      for (const key of group) pieces.push(`$${prefixBytes + Buffer.byteLength(key)}\r\n`, prefix, key, '\r\n');
+    }
+    for (const arg of args) {
+      const text = typeof arg === 'string' ? arg : String(arg);
+      pieces.push(`$${Buffer.byteLength(text)}\r\n`, text, '\r\n');
+    }
+    this.wire = pieces.join('');
   }
 
   /** What ioredis writes to the socket: the command in Redis's wire format, handed over once. */
@@ -112,13 +125,8 @@ export class ScriptCommand extends Base {
   }
 }
 
-/** A RESP bulk string. */
-function bulk(value: string): string {
-  return `$${Buffer.byteLength(value)}\r\n${value}\r\n`;
-}
-
-/** Runs `script` with `keys` (full names: the client's key prefix is not added) and `args`. */
-export async function runScript(client: Redis, script: LuaScript, keys: readonly string[], args: readonly ScriptArg[], deadlines: DeadlineTable<ScriptCommand>): Promise<unknown> {
+/** Runs `script` with `keys` (full names, by group: the client's key prefix is not added) and `args`. */
+export async function runScript(client: Redis, script: LuaScript, keys: readonly KeyGroup[], args: readonly ScriptArg[], deadlines: DeadlineTable<ScriptCommand>): Promise<unknown> {
   const send = (name: 'evalsha' | 'eval', first: string) =>
     client.sendCommand(new ScriptCommand(name, first, keys, args, deadlines) as unknown as Command) as Promise<unknown>;
   try {
