@@ -1,6 +1,7 @@
 // The BuyerClient adapter over undici: signs, sends and bounds every ping and post to a buyer.
 // One pool per buyer origin keeps TCP (and TLS) connections warm between auctions, which is most
 // of a ping's latency budget on a cold connection.
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type { CampaignWithSecret } from '../catalog/types.ts';
@@ -254,7 +255,7 @@ export class HttpBuyerClient implements BuyerClient {
     const headers: Record<string, string> = { ...campaignHeadersOf(campaign), ...extraHeaders };
     headers['content-type'] = 'application/json';
     headers['x-leadex-timestamp'] = timestamp;
-    headers['x-leadex-signature'] = signBody(campaign.signing_secret, timestamp, raw);
+    headers['x-leadex-signature'] = signBody(signingKeyOf(campaign), timestamp, raw);
 
     return boundedPost(
       this.#pool(url.origin),
@@ -309,6 +310,19 @@ function targetOf(url: string): Target {
     targets.set(url, target);
   }
   return target;
+}
+
+// A campaign's signing secret as a key object, made once per campaign object (replaced with the
+// campaign, so a rotated secret is never stale).
+const signingKeys = new WeakMap<CampaignWithSecret, KeyObject>();
+
+function signingKeyOf(campaign: CampaignWithSecret): KeyObject {
+  let key = signingKeys.get(campaign);
+  if (key === undefined) {
+    key = createSecretKey(Buffer.from(campaign.signing_secret, 'utf8'));
+    signingKeys.set(campaign, key);
+  }
+  return key;
 }
 
 // A campaign's own headers, filtered once per campaign object (the catalog replaces the object

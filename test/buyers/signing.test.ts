@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { signBody, verifySignature } from '../../src/buyers/signing.ts';
 
@@ -14,6 +14,11 @@ describe('signing', () => {
   it('signs strings and their UTF-8 bytes identically', () => {
     const text = '{"name":"Zoë ☃"}';
     expect(signBody(secret, '1', Buffer.from(text))).toBe(signBody(secret, '1', text));
+  });
+
+  it('signs alike with the secret as text or as a key object of its UTF-8 bytes', () => {
+    const text = 'whsec_ünïcode';
+    expect(signBody(createSecretKey(Buffer.from(text, 'utf8')), '1', body)).toBe(signBody(text, '1', body));
   });
 
   it('verifies a fresh signature', () => {
