@@ -18,23 +18,40 @@ export function campaignTimezone(campaign: Campaign): string {
   return campaign.schedule?.timezone ?? 'UTC';
 }
 
-export function capCounters(campaign: Campaign, nowMs: number): CapCounter[] {
+/**
+ * The campaign's cap counters at `nowMs`. Every auction asks this of every candidate; the answer
+ * only changes when a period does, and periods turn on whole minutes of UTC (every timezone's
+ * offset is whole minutes), so it is made once a minute per campaign object and shared: callers
+ * must not change it. (The catalog replaces a campaign's object when the campaign changes.)
+ */
+export function capCounters(campaign: Campaign, nowMs: number): readonly CapCounter[] {
+  const minute = Math.floor(nowMs / 60_000);
+  const known = countersByCampaign.get(campaign);
+  if (known !== undefined && known.minute === minute) return known.counters;
+  const counters = makeCapCounters(campaign, nowMs);
+  countersByCampaign.set(campaign, { minute, counters });
+  return counters;
+}
+
+const countersByCampaign = new WeakMap<Campaign, { minute: number; counters: readonly CapCounter[] }>();
+
+function makeCapCounters(campaign: Campaign, nowMs: number): readonly CapCounter[] {
   const timezone = campaignTimezone(campaign);
   const counters: CapCounter[] = [];
   for (const cap of campaign.caps) {
     const base = `cap:${campaign.id}:${periodKey(cap.period, timezone, nowMs)}`;
     const ttlSeconds = periodTtlSeconds(cap.period);
-    if (cap.leads !== undefined) counters.push({ key: `${base}:leads`, period: cap.period, measure: 'leads', limit: cap.leads, ttlSeconds });
-    if (cap.spend !== undefined) counters.push({ key: `${base}:spend`, period: cap.period, measure: 'spend', limit: toCents(cap.spend), ttlSeconds });
+    if (cap.leads !== undefined) counters.push(Object.freeze({ key: `${base}:leads`, period: cap.period, measure: 'leads', limit: cap.leads, ttlSeconds }));
+    if (cap.spend !== undefined) counters.push(Object.freeze({ key: `${base}:spend`, period: cap.period, measure: 'spend', limit: toCents(cap.spend), ttlSeconds }));
   }
-  return counters;
+  return Object.freeze(counters);
 }
 
 /**
  * Is any cap already reached? `cheapestSaleCents` is the least this campaign could pay for the
  * lead (its fixed price, or its min_bid / one cent), so a spend cap with less left is reached.
  */
-export function reachedCap(counters: CapCounter[], values: number[], cheapestSaleCents: number): CapCounter | null {
+export function reachedCap(counters: readonly CapCounter[], values: number[], cheapestSaleCents: number): CapCounter | null {
   for (let i = 0; i < counters.length; i++) {
     const counter = counters[i]!;
     const used = values[i] ?? 0;
@@ -45,7 +62,7 @@ export function reachedCap(counters: CapCounter[], values: number[], cheapestSal
 }
 
 /** What a sale at `priceCents` adds to each counter, with the limits the store enforces atomically. */
-export function capReservation(counters: CapCounter[], priceCents: number): CounterSpec[] {
+export function capReservation(counters: readonly CapCounter[], priceCents: number): CounterSpec[] {
   return counters.map((counter) => ({
     key: counter.key,
     amount: counter.measure === 'leads' ? 1 : priceCents,
@@ -67,7 +84,7 @@ const ALERT_LEVELS = [80, 100] as const;
  * The alerts a sale raises: a cap crossing 80 % or reaching 100 % with this very sale. `values`
  * are the counters right after the sale's reservation, so only the sale that crossed alerts.
  */
-export function capAlerts(counters: CapCounter[], values: number[], priceCents: number): CapAlert[] {
+export function capAlerts(counters: readonly CapCounter[], values: number[], priceCents: number): CapAlert[] {
   const alerts: CapAlert[] = [];
   counters.forEach((counter, i) => {
     const after = values[i];

@@ -21,7 +21,7 @@ export type Opening =
 
 interface Candidate {
   campaign: CampaignWithSecret;
-  counters: CapCounter[];
+  counters: readonly CapCounter[];
   capReads: number[];
   paceRead: number | null;
   budgetRead: number | null;

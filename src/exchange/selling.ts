@@ -45,7 +45,7 @@ export function newSaleState(subject: AuctionSubject, ranked: CollectedBid[]): S
  * One winner's reservation, all or nothing in one script: its caps, its buyer's budget and its
  * pacing (section 5.5).
  */
-function reservationFor(deps: ExchangeDeps, bid: CollectedBid, caps: CapCounter[], expiresAt: number): ReservationRequest {
+function reservationFor(deps: ExchangeDeps, bid: CollectedBid, caps: readonly CapCounter[], expiresAt: number): ReservationRequest {
   const counters = capReservation(caps, bid.amount);
   const buyer = deps.catalog.buyer(bid.buyerId);
   const limit = buyer ? budgetLimit(buyer) : null;

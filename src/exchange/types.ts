@@ -76,7 +76,7 @@ export interface ReservedWinner {
   bid: CollectedBid;
   reservationId: string;
   /** The caps reserved and each one's value right after (empty for a held winner): for alerts. */
-  caps: CapCounter[];
+  caps: readonly CapCounter[];
   capValues: number[];
 }
 
@@ -84,7 +84,7 @@ export interface MadeSale {
   saleId: string;
   bid: CollectedBid;
   reservationId: string;
-  caps: CapCounter[];
+  caps: readonly CapCounter[];
   capValues: number[];
   buyerLeadId: string | null;
   redirectUrl: string | null;
