@@ -68,15 +68,27 @@ export class ScriptCommand extends Base {
     this.deadlines = deadlines;
     let keyCount = 0;
     for (const [, group] of keys) keyCount += group.length;
-    // Pieces joined once: a string built up by += is copied again at every step it flattens.
-    const pieces: string[] = [`*${3 + keyCount + args.length}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(first)}\r\n`, first, `\r\n$${String(keyCount).length}\r\n${keyCount}\r\n`];
+    // Pieces joined once (a string built up by += is copied again at every step it flattens),
+    // into an array made at its final size.
+    const pieces = new Array<string>(3 + 4 * keyCount + 3 * args.length);
+    pieces[0] = `*${3 + keyCount + args.length}\r\n$${name.length}\r\n${name}\r\n${lengthLine(Buffer.byteLength(first))}`;
+    pieces[1] = first;
+    pieces[2] = `\r\n${lengthLine(String(keyCount).length)}${keyCount}\r\n`;
+    let at = 3;
     for (const [prefix, group] of keys) {
       const prefixBytes = Buffer.byteLength(prefix);
-      for (const key of group) pieces.push(`$${prefixBytes + Buffer.byteLength(key)}\r\n`, prefix, key, '\r\n');
+      for (const key of group) {
+        pieces[at++] = lengthLine(prefixBytes + Buffer.byteLength(key));
+        pieces[at++] = prefix;
+        pieces[at++] = key;
+        pieces[at++] = '\r\n';
+      }
     }
     for (const arg of args) {
       const text = typeof arg === 'string' ? arg : String(arg);
-      pieces.push(`$${Buffer.byteLength(text)}\r\n`, text, '\r\n');
+      pieces[at++] = lengthLine(Buffer.byteLength(text));
+      pieces[at++] = text;
+      pieces[at++] = '\r\n';
     }
     this.wire = pieces.join('');
   }
@@ -123,6 +135,13 @@ export class ScriptCommand extends Base {
     this.isResolved = true;
     this.fail(error);
   }
+}
+
+// `$<n>\r\n`, the line before a bulk string of n bytes; made once for the lengths keys have.
+const LENGTH_LINES = Array.from({ length: 1024 }, (_, n) => `$${n}\r\n`);
+
+function lengthLine(bytes: number): string {
+  return bytes < LENGTH_LINES.length ? LENGTH_LINES[bytes]! : `$${bytes}\r\n`;
 }
 
 /** Runs `script` with `keys` (full names, by group: the client's key prefix is not added) and `args`. */

@@ -52,7 +52,7 @@ describe('capCounters', () => {
   });
 
   it('cannot be changed by a caller, since every auction of the minute shares it', () => {
-    const counters = capCounters(campaign(), Date.parse('2026-12-07T10:00:00Z')) as Array<{ limit: number }>;
+    const counters = capCounters(campaign(), Date.parse('2026-12-07T10:00:00Z')) as unknown as Array<{ limit: number }>;
     expect(() => counters.push({ limit: 1 })).toThrow(TypeError);
     expect(() => (counters[0]!.limit = 1)).toThrow(TypeError);
   });
