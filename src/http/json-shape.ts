@@ -17,6 +17,22 @@ function textProblem(text: string): string | null {
   return null;
 }
 
+/**
+ * Whether the JSON text `raw` can hold none of those problems, judged from the text alone: JSON
+ * writes NUL and unpaired surrogates only as \u escapes (text decoded from UTF-8 holds no lone
+ * surrogate), and it cannot nest deeper than it has opening brackets. Nearly every body passes,
+ * and is spared the walk over all its values and the path of each.
+ */
+export function plainlyWellShaped(raw: string): boolean {
+  if (raw.includes('\\u')) return false;
+  let brackets = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const code = raw.charCodeAt(i);
+    if ((code === 0x7b || code === 0x5b) && ++brackets >= MAX_JSON_DEPTH) return false;
+  }
+  return true;
+}
+
 /** Every problem with the body's shape (up to a bound), each at the dotted path where it is. */
 export function jsonShapeErrors(body: unknown): FieldError[] {
   const errors: FieldError[] = [];

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { InvalidInput, UnsupportedMediaType } from '../errors/problems.ts';
-import { jsonShapeErrors } from './json-shape.ts';
+import { jsonShapeErrors, plainlyWellShaped } from './json-shape.ts';
 
 export interface JsonBody {
   value: unknown;
@@ -22,7 +22,7 @@ export async function readJson(c: Context): Promise<JsonBody> {
     const message = error instanceof SyntaxError ? error.message : 'malformed JSON';
     throw new InvalidInput('The request body is not valid JSON', [{ path: '', message }]);
   }
-  const shapeErrors = jsonShapeErrors(value);
+  const shapeErrors = plainlyWellShaped(raw) ? [] : jsonShapeErrors(value);
   if (shapeErrors.length > 0) throw new InvalidInput('The request body holds values the exchange cannot store', shapeErrors);
   return { value, raw };
 }

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonShapeErrors, MAX_JSON_DEPTH } from '../../src/http/json-shape.ts';
+import { jsonShapeErrors, MAX_JSON_DEPTH, plainlyWellShaped } from '../../src/http/json-shape.ts';
 
 const nested = (depth: number): unknown => JSON.parse('['.repeat(depth) + ']'.repeat(depth));
 
@@ -29,5 +30,27 @@ describe('JSON body shape', () => {
 
   it('stops listing after 50 problems', () => {
     expect(jsonShapeErrors(Array.from({ length: 500 }, () => '\u0000'))).toHaveLength(50);
+  });
+
+  it('is judged from the text alone when the text cannot hold a problem', () => {
+    expect(plainlyWellShaped(JSON.stringify({ vertical: 'auto', data: { note: '💥 Zoë' }, list: [1, [2]] }))).toBe(true);
+    // An escape may be a NUL or a lone surrogate; enough brackets may nest too deep.
+    expect(plainlyWellShaped(JSON.stringify({ note: 'C\u0000A' }))).toBe(false);
+    expect(plainlyWellShaped('{"note":"\\u0041"}')).toBe(false);
+    expect(plainlyWellShaped('['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH))).toBe(false);
+    expect(plainlyWellShaped('['.repeat(MAX_JSON_DEPTH - 1) + ']'.repeat(MAX_JSON_DEPTH - 1))).toBe(true);
+  });
+
+  it('never passes text whose value the walk would refuse', () => {
+    fc.assert(
+      // Lone surrogates and NUL included: JSON.stringify writes them as escapes.
+      fc.property(fc.jsonValue({ maxDepth: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), (value, text) => {
+        for (const body of [value, { text, nested: value }]) {
+          const raw = JSON.stringify(body);
+          if (plainlyWellShaped(raw)) expect(jsonShapeErrors(JSON.parse(raw))).toEqual([]);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
