@@ -13,7 +13,7 @@
 // ioredis to copy, prefix and keep until the answer. So an
 // auction's scripts take their dozens of keys as KEYS, which Redis parses natively, rather than
 // as packed text that each script had to split and prefix in Lua, half of what the script that
-// opens an auction cost Redis (load/README.md, "What Redis spends").
+// opens an auction cost Redis (load/README.md, "Costs found in place").
 import { createHash } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
 import { DeadlineTable } from '../clock/deadline-table.ts';
