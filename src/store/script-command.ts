@@ -10,10 +10,10 @@
 // It also writes its own wire text. The caller passes its keys in groups that share a prefix (the
 // store's, with the kind of key), and the command frames names and arguments in one pass, keeping
 // only that text until it is written: no full name built for each key, and no argument array for
-// ioredis to copy, prefix and keep until the answer. So an
-// auction's scripts take their dozens of keys as KEYS, which Redis parses natively, rather than
-// as packed text that each script had to split and prefix in Lua, half of what the script that
-// opens an auction cost Redis (load/README.md, "Costs found in place").
+// ioredis to copy, prefix and keep until the answer. So an auction's scripts take their dozens of
+// keys as KEYS, which Redis parses natively, rather than as packed text that each script had to
+// split and prefix in Lua, half of what opening an auction cost Redis (load/README.md, "Costs
+// found in place").
 import { createHash } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
 import { DeadlineTable } from '../clock/deadline-table.ts';
