@@ -14,6 +14,8 @@
 // A variant 'at:<rev>' is leadex as of that commit (its own worktree, no patch), to weigh a change
 // in paired rounds: "at:HEAD~1;at:HEAD" reads the change's saving in the "saved" column, which is
 // against the first variant when there is no 'baseline'.
+// A variant 'env:<NAME=value,...>' is HEAD's leadex with those settings (src/config/config.ts), to
+// weigh a default before changing it: "baseline;env:EVENT_FLUSH_MS=200".
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,11 +60,22 @@ function worktreeOf(rev: string, prefix: string): { dir: string; remove(): Promi
   };
 }
 
+/** 'EVENT_FLUSH_MS=200,EVENT_BATCH_SIZE=2000' as an environment. */
+function settingsOf(list: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of list.split(',')) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!match) throw new Error(`env: variant wants NAME=value pairs, not ${pair}`);
+    env[match[1]!] = match[2]!;
+  }
+  return env;
+}
+
 const { dir: tree, remove: removeTree } = worktreeOf('HEAD', 'leadex-ablate-');
 const cleanups: Array<() => Promise<unknown>> = [removeTree];
 try {
   // Only the variants that switch parts off need the patch: 'at:' and 'floor:' ones run as they are.
-  const patched = variants.some((v) => !v.spec.startsWith('at:') && !v.spec.startsWith('floor:'));
+  const patched = variants.some((v) => !v.spec.startsWith('at:') && !v.spec.startsWith('floor:') && !v.spec.startsWith('env:'));
   try {
     if (patched) execFileSync('git', ['apply', join(ROOT, 'load/ablation.patch')], { cwd: tree, stdio: 'pipe' });
   } catch (error) {
@@ -103,7 +116,8 @@ try {
       servers.push({ name: variant.name, pid: io.child.pid, url: io.url, apiKey: 'none' });
       continue;
     }
-    const leadex = await startLeadex({ buyers: fleet.buyers, label: `ablate_${variant.name}`, env: { ABLATE: variant.ablate } });
+    const settings = variant.spec.startsWith('env:') ? settingsOf(variant.spec.slice('env:'.length)) : { ABLATE: variant.ablate };
+    const leadex = await startLeadex({ buyers: fleet.buyers, label: `ablate_${variant.name}`.slice(0, 32), env: settings });
     cleanups.unshift(async () => {
       await leadex.stop();
       await leadex.drop();
