@@ -101,8 +101,8 @@ export async function buildRuntime(parts: RuntimeParts): Promise<Runtime> {
   periodicReload.unref();
   const leads = new LeadRepository(database.db, parts.pii ?? processPiiCipher());
   const audit = new BatchAuditWriter(database.db, {
-    flushIntervalMs: parts.eventFlushMs ?? 50,
-    batchSize: parts.eventBatchSize ?? 500,
+    flushIntervalMs: parts.eventFlushMs ?? 200,
+    batchSize: parts.eventBatchSize ?? 2000,
     onError: (error) => log.warn({ err: error }, 'audit log write failed; will retry'),
   });
   const buyers = new BreakerBuyerClient(new HttpBuyerClient({ now: () => clock.now() }), { now: () => clock.now() });
