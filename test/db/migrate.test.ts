@@ -51,6 +51,26 @@ describe('migrations', () => {
     expect(vertical.fields).toEqual([{ name: 'a', type: 'string', required: true }]);
   });
 
+  it('compress a long timeline chunk with lz4 where the server has it, and read it back as written (0009)', async () => {
+    const database = await createTestDatabase('migrate_lz4');
+    cleanups.push(() => database.close());
+    // The server offers lz4 among its compressors only when it was built with it.
+    const offered = await sql<{ methods: string[] }>`
+      select enumvals as methods from pg_settings where name = 'default_toast_compression'`.execute(database.db);
+    const serverHasLz4 = offered.rows[0]!.methods.includes('lz4');
+    // A direct auction's timeline: long enough that Postgres compresses the row.
+    const events = Array.from({ length: 16 }, (_, i) => ({ at: 1_765_100_000_000 + i, type: 'campaign.pinged', campaign_id: `cp_${i}`, detail: { outcome: 'bid', bid: 12.5, bid_id: `b-${i}`.repeat(10), latency_ms: 3, status: 200 } }));
+    const text = JSON.stringify(events);
+    expect(text.length).toBeGreaterThan(2500);
+    await sql`insert into event_chunks (lead_id, events) values ('ld_long', ${text}::json)`.execute(database.db);
+    const stored = await sql<{ method: string | null; events: unknown }>`
+      select pg_column_compression(events) as method, events from event_chunks where lead_id = 'ld_long'`.execute(database.db);
+    expect(stored.rows[0]!.method).toBe(serverHasLz4 ? 'lz4' : 'pglz');
+    expect(stored.rows[0]!.events).toEqual(events);
+    const timeline = await sql<{ type: string }>`select type from events where lead_id = 'ld_long' order by id`.execute(database.db);
+    expect(timeline.rows).toHaveLength(16);
+  });
+
   it('carry a timeline written one row per event, and the bids table, over to event chunks and activity counts (0008)', async () => {
     const database = await createTestDatabase('migrate_chunks');
     cleanups.push(() => database.close());
