@@ -6,7 +6,7 @@ import { accepting, bidding, startBuyerServer, type BuyerServer } from '../suppo
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startExchangeProcess, urlWithSchema, type ExchangeProcess } from '../support/exchange-process.ts';
 import { sampleLead } from '../support/exchange.ts';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../support/services.ts';
+import { forgetRedisPrefix, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../support/services.ts';
 
 const ADMIN = 'multinode-admin-token-0123';
 let database: TestDatabase;
@@ -61,12 +61,14 @@ async function salesOf(campaignId: string): Promise<Array<{ price_cents: number;
 
 let affiliateKey: string;
 
+const redisPrefix = `${uniqueName('multinode')}:`;
+
 beforeAll(async () => {
   database = await createTestDatabase('multinode');
   const env = {
     DATABASE_URL: urlWithSchema(TEST_DATABASE_URL, database.schema),
     REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: `${uniqueName('multinode')}:`,
+    REDIS_KEY_PREFIX: redisPrefix,
     ADMIN_TOKEN: ADMIN,
     // Generous deadlines: these tests are about exact counts, not speed, and share 2 cores.
     AUCTION_TMAX_MS: '5000',
@@ -85,6 +87,7 @@ afterAll(async () => {
   await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
   await Promise.all(servers.map((s) => s.close()));
   await database?.close();
+  await forgetRedisPrefix(redisPrefix);
 });
 
 describe('three exchange nodes on one Postgres and one Redis', () => {

@@ -10,7 +10,7 @@ import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bidding, accepting, startBuyerServer, type BuyerServer, type Handler } from '../support/buyer-server.ts';
 import { freePort } from '../support/own-services.ts';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../support/services.ts';
+import { forgetRedisPrefix, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../support/services.ts';
 import { leadOutcomes, startTraffic, waitFor } from '../support/traffic.ts';
 
 const ADMIN = 'shutdown-test-admin-token';
@@ -47,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await buyer?.close();
   await admin(`drop schema if exists ${schema} cascade`);
+  await forgetRedisPrefix(`${schema}:`);
 });
 
 describe('SIGTERM during traffic', () => {

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceUnavailable } from '../../src/errors/problems.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
-import { TEST_REDIS_URL, uniqueName } from '../support/services.ts';
+import { forgetRedisPrefix, TEST_REDIS_URL, uniqueName } from '../support/services.ts';
 import { counter, describeStoreContract, request, sleep } from './store-contract.ts';
 
 const prefixes: string[] = [];
@@ -38,14 +38,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const prefix of prefixes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await admin.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
+  for (const prefix of prefixes) await forgetRedisPrefix(prefix);
   admin.disconnect();
 });
 

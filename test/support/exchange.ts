@@ -14,7 +14,7 @@ import { RedisStore } from '../../src/store/redis-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { Clock } from '../../src/clock/clock.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
-import { TEST_REDIS_URL, uniqueName } from './services.ts';
+import { forgetRedisPrefix, TEST_REDIS_URL, uniqueName } from './services.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -64,10 +64,9 @@ export function offsetClock(at: string | number): Clock {
 
 export async function startExchange(options: ExchangeOptions): Promise<TestExchange> {
   const database = await createTestDatabase(options.label, options.databaseUrl);
+  const redisPrefix = options.store === 'memory' ? null : `${uniqueName(options.label)}:`;
   const real: Store =
-    options.store === 'memory'
-      ? new MemoryStore()
-      : new RedisStore({ url: options.redisUrl ?? TEST_REDIS_URL, keyPrefix: `${uniqueName(options.label)}:` });
+    redisPrefix === null ? new MemoryStore() : new RedisStore({ url: options.redisUrl ?? TEST_REDIS_URL, keyPrefix: redisPrefix });
   const store = options.wrapStore ? options.wrapStore(real) : real;
   const runtime = await buildRuntime({
     database,
@@ -119,6 +118,8 @@ export async function startExchange(options: ExchangeOptions): Promise<TestExcha
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // Closes the store and the database, whose close drops the test schema.
       await runtime.close();
+      // On the shared Redis only: a test's own server goes away with its keys (and may be down).
+      if (redisPrefix !== null && options.redisUrl === undefined) await forgetRedisPrefix(redisPrefix);
     },
   };
 }
