@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { AppDeps } from './app.ts';
 import { BatchAuditWriter } from './audit/batch-writer.ts';
+import { DEFAULT_EVENT_LOG } from './audit/events.ts';
 import { BreakerBuyerClient } from './buyers/breaker-buyer-client.ts';
 import { HttpBuyerClient } from './buyers/http-buyer-client.ts';
 import { Catalog } from './catalog/catalog.ts';
@@ -101,8 +102,8 @@ export async function buildRuntime(parts: RuntimeParts): Promise<Runtime> {
   periodicReload.unref();
   const leads = new LeadRepository(database.db, parts.pii ?? processPiiCipher());
   const audit = new BatchAuditWriter(database.db, {
-    flushIntervalMs: parts.eventFlushMs ?? 200,
-    batchSize: parts.eventBatchSize ?? 2000,
+    flushIntervalMs: parts.eventFlushMs ?? DEFAULT_EVENT_LOG.flushIntervalMs,
+    batchSize: parts.eventBatchSize ?? DEFAULT_EVENT_LOG.batchSize,
     onError: (error) => log.warn({ err: error }, 'audit log write failed; will retry'),
   });
   const buyers = new BreakerBuyerClient(new HttpBuyerClient({ now: () => clock.now() }), { now: () => clock.now() });

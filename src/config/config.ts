@@ -1,5 +1,6 @@
 // Configuration is read from the environment exactly once, here, and passed down from main.
 import { z } from 'zod';
+import { DEFAULT_EVENT_LOG } from '../audit/events.ts';
 import { DEFAULT_RETURN_SETTINGS } from '../returns/types.ts';
 import { parseKeyList, type PiiKey } from '../pii/key-list.ts';
 
@@ -54,14 +55,9 @@ export const configSchema = z.object({
   MAX_PINGS_IN_FLIGHT: int(1000, 1, 1_000_000),
   /** How long posting (with fallbacks and retries) may take (section 5.6). */
   POST_DEADLINE_MS: int(5000, 100, 60_000),
-  /**
-   * How often the audit log is flushed to Postgres, and its batch size. Each write is a commit,
-   * and a commit's flush to disk costs Postgres more CPU than the events in it: 200 ms and 2000
-   * events took 0.06–0.16 ms of Postgres CPU off each auction at full load against 50 and 500
-   * (load/README.md, "Costs found in place"). The admin API's timeline flushes before it reads.
-   */
-  EVENT_FLUSH_MS: int(200, 1, 10_000),
-  EVENT_BATCH_SIZE: int(2000, 1, 10_000),
+  /** How often the audit log is flushed to Postgres, and its batch size (see DEFAULT_EVENT_LOG). */
+  EVENT_FLUSH_MS: int(DEFAULT_EVENT_LOG.flushIntervalMs, 1, 10_000),
+  EVENT_BATCH_SIZE: int(DEFAULT_EVENT_LOG.batchSize, 1, 10_000),
   /** How often expired reservations are released. */
   SWEEP_INTERVAL_MS: int(1000, 50, 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -88,6 +88,7 @@ export class RedisStore implements Store {
       // for a lead the exchange has given up on.
       enableOfflineQueue: false,
       // Same reason for a command in flight when the connection dropped: Redis may have run it.
+      // (Both also keep a script command to one write: src/store/script-command.ts.)
       autoResendUnfulfilledCommands: false,
       // Also bounds a command written to a connection that died without a close being noticed.
       commandTimeout: this.#timeoutMs,

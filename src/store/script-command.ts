@@ -93,7 +93,12 @@ export class ScriptCommand extends Base {
     this.wire = pieces.join('');
   }
 
-  /** What ioredis writes to the socket: the command in Redis's wire format, handed over once. */
+  /**
+   * What ioredis writes to the socket: the command in Redis's wire format, handed over once so it
+   * is not kept until the answer. Once is all it is asked for: the store's client has no offline
+   * queue and resends nothing after a reconnect (RedisStore's constructor), the two ways ioredis
+   * writes a command again.
+   */
   toWritable(): string {
     const wire = this.wire;
     this.wire = '';
