@@ -13,7 +13,7 @@ import type { Store, TokenRequest } from '../../src/store/store.ts';
 import { countingStore, type CountingStore } from '../support/counting-store.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { ADMIN_TOKEN, sampleLead, startExchange, type CallResult, type TestExchange } from '../support/exchange.ts';
-import { TEST_REDIS_URL, uniqueName } from '../support/services.ts';
+import { forgetRedisPrefix, TEST_REDIS_URL, uniqueName } from '../support/services.ts';
 import { withStoreMethod } from '../support/store-method.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -170,8 +170,11 @@ describe('one exchange node', () => {
 describe('two exchange nodes on one Redis', () => {
   let database: TestDatabase;
   const nodes: Array<{ runtime: Runtime; server: ServerType; url: string }> = [];
+  // The nodes' keys (a consumer's memory lives 30 days) go when the tests end.
+  const prefixes = new Set<string>();
 
   async function startNode(keyPrefix: string, affiliateRateLimit = { perSecond: 1, burst: 3 }): Promise<(typeof nodes)[number]> {
+    prefixes.add(keyPrefix);
     const runtime = await buildRuntime({
       // Each node closes what it is given; the test drops the schema once, at the end.
       database: { ...database, close: async () => {} },
@@ -198,6 +201,7 @@ describe('two exchange nodes on one Redis', () => {
       await new Promise<void>((resolve) => node.server.close(() => resolve()));
       await node.runtime.close();
     }
+    for (const prefix of prefixes) await forgetRedisPrefix(prefix);
     await database?.close();
   });
 
