@@ -15,6 +15,7 @@ import { LeadRepository } from './db/lead-repository.ts';
 import { LedgerRepository } from './db/ledger-repository.ts';
 import { ReturnRepository } from './db/return-repository.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { regrouping } from './exchange/keys.ts';
 import type { ExchangeSettings } from './exchange/types.ts';
 import { configuredRateLimit, type RateLimit } from './http/rate-limit.ts';
 import type { PiiCipher } from './pii/cipher.ts';
@@ -84,7 +85,23 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
   });
   const sealed = await runtime.deps.leads.sealLegacyRows();
   if (sealed > 0) log.info({ leads: sealed }, 'encrypted the personal data of leads stored before encryption at rest');
+  await regroupConsumerHistory(store, log);
   return runtime;
+}
+
+/**
+ * Consumer history kept by an earlier version, a value per fact, moves into one hash per contact
+ * (src/exchange/keys.ts) before the first lead. A store that cannot be reached now does not stop
+ * the start (the exchange refuses leads while it is down); the move is tried again at the next
+ * start, and until then auctions do not see those older facts, which the error says.
+ */
+async function regroupConsumerHistory(store: Store, log: Logger): Promise<void> {
+  try {
+    const moved = await store.regroupValues(regrouping.kinds, regrouping.into);
+    if (moved > 0) log.info({ values: moved }, 'moved consumer history kept as separate values into one hash per contact');
+  } catch (error) {
+    log.error({ err: error }, 'could not move consumer history kept as separate values: auctions miss it until a start moves it');
+  }
 }
 
 export async function buildRuntime(parts: RuntimeParts): Promise<Runtime> {

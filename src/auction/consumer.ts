@@ -31,6 +31,14 @@ export function isResend(sent: Array<Stamp | null>, leadId: string, nowMs: numbe
   return sent.some((s) => s !== null && s.ref !== leadId && within(s, nowMs, duplicateDays));
 }
 
+/**
+ * A send stamped within the vertical's window, whatever its lead: the window runs from that first
+ * send, so a later send of the same lead (its post after its ping) must not restamp it.
+ */
+export function sentWithin(sent: Stamp | null, nowMs: number, duplicateDays: number): boolean {
+  return sent !== null && within(sent, nowMs, duplicateDays);
+}
+
 /** The buyer holding this consumer exclusively, if the window is still open. */
 export function exclusiveHolder(exclusive: Array<Stamp | null>, nowMs: number, exclusiveDays: number): string | null {
   for (const s of exclusive) if (s !== null && within(s, nowMs, exclusiveDays)) return s.ref;

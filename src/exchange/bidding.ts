@@ -6,12 +6,12 @@ import type { PingBody, PingOutcome } from '../buyers/buyer-client.ts';
 import { cheapestSale, judgeBid } from '../auction/bids.ts';
 import { budgetCovers, paceIntervalMs } from '../auction/budget.ts';
 import { capCounters, reachedCap, type CapCounter } from '../auction/caps.ts';
-import { boughtWithin, exclusiveHolder, isResend, parseStamp } from '../auction/consumer.ts';
+import { boughtWithin, exclusiveHolder, isResend, parseStamp, sentWithin } from '../auction/consumer.ts';
 import { staticExclusion, type ExclusionReason } from '../auction/eligibility.ts';
 import { rankBids } from '../auction/ranking.ts';
 import { toCents, toDollars } from '../catalog/money.ts';
 import { Conflict } from '../errors/problems.ts';
-import { hashesOf, keys } from './keys.ts';
+import { hashesOf, historyFields, keys } from './keys.ts';
 import { ReadPlan } from './read-plan.ts';
 import type { AuctionSubject, CollectedBid, ConsumerSession, ExchangeDeps } from './types.ts';
 
@@ -43,38 +43,54 @@ export async function beginConsumerAuction(deps: ExchangeDeps, lockKeys: string[
   const ttl = consumerLockTtl(deps);
   const giveUpAt = deps.clock.now() + ttl;
   for (;;) {
-    const start = await deps.store.beginAuction(lockKeys, ttl, plan.keys);
-    if (start.locked) return { session: { lockKeys, token: start.token }, values: start.values };
+    const start = await deps.store.beginAuction(lockKeys, ttl, plan.keys, plan.hashes);
+    if (start.locked) return { session: { lockKeys, token: start.token }, values: plan.arrange(start.values) };
     if (deps.clock.now() > giveUpAt) throw new Conflict('This consumer is being auctioned by another request');
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }
 }
 
 export interface ConsumerReads {
+  /** The history of each contact hash, as hashes of the plan. */
+  histories: number[];
   sent: number[];
   exclusive: number[];
 }
 
 /** What the exchange remembers of this consumer: the affiliate's sends and any exclusivity. */
 export function planConsumerReads(plan: ReadPlan, subject: AuctionSubject): ConsumerReads {
-  const hashes = hashesOf(subject.hashes);
+  const histories = hashesOf(subject.hashes).map((h) => plan.addHash(keys.history(h)));
+  const sent = historyFields.sent(subject.affiliateId, subject.vertical.key);
+  const exclusive = historyFields.exclusive(subject.vertical.key);
   return {
-    sent: hashes.map((h) => plan.add(keys.sent(subject.affiliateId, subject.vertical.key, h))),
-    exclusive: hashes.map((h) => plan.add(keys.exclusive(subject.vertical.key, h))),
+    histories,
+    sent: histories.map((history) => plan.field(history, sent)),
+    exclusive: histories.map((history) => plan.field(history, exclusive)),
   };
 }
 
-export function judgeConsumer(reads: ConsumerReads, values: Array<string | null>, subject: AuctionSubject, now: number): { resend: boolean; holder: string | null } {
+export interface ConsumerVerdict {
+  resend: boolean;
+  holder: string | null;
+  /** Per contact hash: sent within the window already (by this lead), so its window stands. */
+  sentLive: boolean[];
+}
+
+export function judgeConsumer(reads: ConsumerReads, values: Array<string | null>, subject: AuctionSubject, now: number): ConsumerVerdict {
   const stamps = (indexes: number[]) => indexes.map((i) => parseStamp(values[i]));
+  const sent = stamps(reads.sent);
+  const days = subject.vertical.duplicate_days;
   return {
-    resend: isResend(stamps(reads.sent), subject.leadId, now, subject.vertical.duplicate_days),
+    resend: isResend(sent, subject.leadId, now, days),
     holder: exclusiveHolder(stamps(reads.exclusive), now, subject.vertical.exclusive_days),
+    sentLive: sent.map((s) => sentWithin(s, now, days)),
   };
 }
 
 /** The buyer's purchases of this consumer, for its campaign's dedupe window. */
-export function planBoughtReads(plan: ReadPlan, subject: AuctionSubject, buyerId: string): number[] {
-  return hashesOf(subject.hashes).map((h) => plan.add(keys.bought(buyerId, h)));
+export function planBoughtReads(plan: ReadPlan, consumer: ConsumerReads, buyerId: string): number[] {
+  const bought = historyFields.bought(buyerId);
+  return consumer.histories.map((history) => plan.field(history, bought));
 }
 
 export function boughtRecently(reads: number[], values: Array<string | null>, now: number, dedupeDays: number): boolean {
@@ -108,7 +124,7 @@ export async function openAuction(deps: ExchangeDeps, subject: AuctionSubject): 
       ofBuyer = { budgetRead: buyer.balance === null ? null : plan.add(keys.budget(buyer.id, buyer.budget_epoch ?? 0)), boughtReads: null };
       buyerReads.set(buyer.id, ofBuyer);
     }
-    if (campaign.dedupe_days > 0) ofBuyer.boughtReads ??= planBoughtReads(plan, subject, buyer.id);
+    if (campaign.dedupe_days > 0) ofBuyer.boughtReads ??= planBoughtReads(plan, consumer, buyer.id);
     candidates.push({
       campaign,
       counters,
@@ -123,7 +139,8 @@ export async function openAuction(deps: ExchangeDeps, subject: AuctionSubject): 
   const read = (index: number) => values[index] ?? null;
   const number = (index: number | null) => (index === null ? 0 : Number(read(index) ?? 0));
 
-  const { resend, holder } = judgeConsumer(consumer, values, subject, now);
+  const { resend, holder, sentLive } = judgeConsumer(consumer, values, subject, now);
+  session.sentLive = sentLive;
   if (resend) return { kind: 'resend', session };
   // Unsold while inside someone's exclusivity window is, for the affiliate, a duplicate (3.1).
   const blockedByExclusivity = holder !== null;

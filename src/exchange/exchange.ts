@@ -167,7 +167,7 @@ export class Exchange {
     return this.#withSession(opening.session, async () => {
       if (opening.kind === 'resend') return noBid('duplicate');
       // The ping itself is a send of this consumer by this affiliate (when it gave the hashes).
-      const writes = consumerWrites(catalog, subject, [], null, clock.now());
+      const writes = consumerWrites(catalog, subject, [], null, clock.now(), opening.session);
       const state = newSaleState(subject, opening.ranked);
       const expiresAt = clock.now() + settings.holdTtlMs;
       const holdOf = (round: Round): HoldPayload => ({
@@ -186,7 +186,7 @@ export class Exchange {
       });
       // The hold leaves with the end of the session: one store call.
       const endWith = (hold: HoldPayload) => ({
-        writes,
+        fieldWrites: writes,
         hold: { id: holdKey(affiliate.id, subject.pingId), record: { payload: JSON.stringify(hold), reservationIds: hold.winners.map((w) => w.reservation_id) }, ttlMs: settings.holdTtlMs + HOLD_GRACE_MS },
       });
       // And it goes right behind each try's reservation, in the same round trip: the store keeps
@@ -204,7 +204,7 @@ export class Exchange {
       if (!round) {
         // No try reserved all its winners, so none of the holds sent behind them was stored.
         await notStored();
-        await this.#endSession(opening.session, { writes });
+        await this.#endSession(opening.session, { fieldWrites: writes });
         return noBid(state.stopReason ?? (opening.blockedByExclusivity ? 'duplicate' : 'no_bid'));
       }
 
@@ -246,7 +246,10 @@ export class Exchange {
     // also takes the consumer lock and reads the consumer's history: one round trip, not two.
     const known = this.#holds.take(id, claimedAt);
     const early = known ? postAuction(catalog, affiliate, request, known) : null;
-    const begin = early?.reads ? { lockKeys: early.reads.lockKeys, lockTtlMs: consumerLockTtl(this.#deps), readKeys: early.reads.plan.keys } : undefined;
+    const earlyReads = early?.reads;
+    const begin = earlyReads
+      ? { lockKeys: earlyReads.lockKeys, lockTtlMs: consumerLockTtl(this.#deps), readKeys: earlyReads.plan.keys, readHashes: earlyReads.plan.hashes }
+      : undefined;
     const claim = await store.claimHold(id, claimedAt + settings.postDeadlineMs + recordPatienceMs(settings) + 30_000, begin);
     if (claim.state === 'missing') {
       if (await leads.pingExists(request.ping_id, affiliate.id)) throw new Gone(`Ping ${request.ping_id} has expired`);
@@ -256,7 +259,7 @@ export class Exchange {
 
     const hold = known ?? (JSON.parse(claim.hold.payload) as HoldPayload);
     const auction = early ?? postAuction(catalog, affiliate, request, hold);
-    const started = begin && claim.start?.locked ? { session: { lockKeys: begin.lockKeys, token: claim.start.token }, values: claim.start.values } : null;
+    const started = earlyReads && begin && claim.start?.locked ? { session: { lockKeys: begin.lockKeys, token: claim.start.token }, values: earlyReads.plan.arrange(claim.start.values) } : null;
     try {
       return await this.#postClaimed(request, hold, auction, claimedAt, started);
     } finally {
@@ -316,7 +319,8 @@ export class Exchange {
     const { session, values } = started ?? (await beginConsumerAuction(this.#deps, reads.lockKeys, reads.plan));
     return this.#withSession(session, async () => {
       const now = clock.now();
-      const { resend, holder } = judgeConsumer(consumer, values, subject, now);
+      const { resend, holder, sentLive } = judgeConsumer(consumer, values, subject, now);
+      session.sentLive = sentLive;
       if (resend) {
         await giveBack('duplicate_consumer');
         return this.#settle(newSaleState(subject, []), full, record, { duplicateReasons: RESEND }, session, 'post', claimedAt);
@@ -481,8 +485,8 @@ export class Exchange {
     // Being unhurried, it may leave with the store's next call instead of waking Redis alone.
     const commitIds = sold.map((s) => s.reservationId);
     if (session) {
-      const writes = status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now);
-      commits.track(this.#endSession(session, { writes, commitIds, unhurried: true }));
+      const writes = status === 'duplicate' ? [] : consumerWrites(this.#deps.catalog, subject, sold, mode, now, session);
+      commits.track(this.#endSession(session, { fieldWrites: writes, commitIds, unhurried: true }));
     } else {
       commits.track(commits.commit(commitIds));
     }
@@ -548,7 +552,7 @@ function postAuction(catalog: Catalog, affiliate: Affiliate, request: PostReques
   const consumer = planConsumerReads(plan, subject);
   const bought = new Map<string, number[]>();
   for (const bid of [...winners.map((w) => w.bid), ...remaining]) {
-    if (!bought.has(bid.buyerId)) bought.set(bid.buyerId, planBoughtReads(plan, subject, bid.buyerId));
+    if (!bought.has(bid.buyerId)) bought.set(bid.buyerId, planBoughtReads(plan, consumer, bid.buyerId));
   }
   return { winners, orphaned, remaining, subject, reads: { lockKeys: hashesOf(subject.hashes).map(keys.consumerLock), plan, consumer, bought } };
 }

@@ -51,6 +51,11 @@ export interface ConsumerSession {
   token: string;
   /** Set once the session's locks are released, so they are released once. */
   ended?: boolean;
+  /**
+   * Per contact hash, whether the history read at the start held a send within the window: then
+   * the lead's end leaves it as it is (judgeConsumer's sentLive).
+   */
+  sentLive?: boolean[];
 }
 
 /** What the auction knows about a lead before its personal data is revealed. */

@@ -2,7 +2,7 @@
 // with plain Maps. Every method does all its work synchronously before its promise settles, which
 // is what makes each call atomic here the way one Lua script is atomic in Redis.
 import { pooledRandomHex } from '../ids/random-pool.ts';
-import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
+import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HashRead, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { MemoryBuckets, type TokenLease, type TokenRequest } from './token-bucket.ts';
 
 interface Counter {
@@ -20,6 +20,11 @@ interface OpenReservation {
 
 interface StoredValue {
   value: string;
+  expiresAt: number;
+}
+
+interface StoredHash {
+  fields: Map<string, string>;
   expiresAt: number;
 }
 
@@ -49,6 +54,10 @@ export class MemoryStore implements Store {
   readonly #locks = new Map<string, Lock>();
   /** Plain values; counters and pacers live in #counters, the same key space as in Redis. */
   readonly #values = new Map<string, StoredValue>();
+  /** Hashes of values, one lifetime each; Redis keeps them in the same key space too. */
+  readonly #hashes = new Map<string, StoredHash>();
+  /** What regroupValues has moved values into, as Redis remembers it. */
+  readonly #regrouped = new Set<string>();
   readonly #configListeners = new Set<() => void>();
   readonly #buckets = new MemoryBuckets();
   #lastPurge: number;
@@ -121,19 +130,24 @@ export class MemoryStore implements Store {
     }
   }
 
-  async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
+  async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[], readHashes: HashRead[] = []): Promise<AuctionStartResult> {
     const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
-    return this.#begin(lockKeys, ttl, readKeys, this.#tick());
+    return this.#begin(lockKeys, ttl, readKeys, readHashes, this.#tick());
   }
 
-  #begin(lockKeys: string[], ttl: number, readKeys: string[], now: number): AuctionStartResult {
+  #begin(lockKeys: string[], ttl: number, readKeys: string[], readHashes: HashRead[], now: number): AuctionStartResult {
     if (lockKeys.some((key) => (this.#locks.get(key)?.expiresAt ?? 0) > now)) return { locked: false };
     const token = pooledRandomHex(16);
     for (const key of lockKeys) this.#locks.set(key, { token, expiresAt: now + ttl });
-    return { locked: true, token, values: readKeys.map((key) => this.#read(key, now)) };
+    const values = readKeys.map((key) => this.#read(key, now));
+    for (const { key, fields } of readHashes) {
+      const hash = this.#hash(key, now);
+      for (const field of fields) values.push(hash?.fields.get(field) ?? null);
+    }
+    return { locked: true, token, values };
   }
 
-  async endAuction({ lockKeys, token, writes = [], commitIds = [], hold, ifOpen = [] }: AuctionEnd): Promise<boolean> {
+  async endAuction({ lockKeys, token, writes = [], fieldWrites = [], commitIds = [], hold, ifOpen = [] }: AuctionEnd): Promise<boolean> {
     // Refused before anything changes, as the Redis script would never start.
     if (hold) positiveMs(hold.ttlMs, 'ttlMs');
     const now = this.#tick();
@@ -145,6 +159,7 @@ export class MemoryStore implements Store {
       this.#counters.delete(write.key);
       this.#values.set(write.key, { value: write.value, expiresAt: now + write.ttlSeconds * 1000 });
     }
+    for (const write of fieldWrites) this.#setField(write.key, write.field, write.value, now + Math.trunc(write.ttlSeconds) * 1000, now);
     for (const key of lockKeys) if (this.#locks.get(key)?.token === token) this.#locks.delete(key);
     return true;
   }
@@ -171,6 +186,46 @@ export class MemoryStore implements Store {
       return null;
     }
     return stored.value;
+  }
+
+  #hash(key: string, now: number): StoredHash | undefined {
+    const hash = this.#hashes.get(key);
+    if (hash && hash.expiresAt <= now) {
+      this.#hashes.delete(key);
+      return undefined;
+    }
+    return hash;
+  }
+
+  /** Sets a field; the hash lives until `until` at least, never less than it already would. */
+  #setField(key: string, field: string, value: string, until: number, now: number): void {
+    const hash = this.#hash(key, now);
+    if (hash === undefined) {
+      this.#hashes.set(key, { fields: new Map([[field, value]]), expiresAt: until });
+      return;
+    }
+    hash.fields.set(field, value);
+    hash.expiresAt = Math.max(hash.expiresAt, until);
+  }
+
+  async regroupValues(kinds: string[], into: string): Promise<number> {
+    if (this.#regrouped.has(into)) return 0;
+    const now = this.#tick();
+    let moved = 0;
+    for (const [key, stored] of this.#values) {
+      const last = key.lastIndexOf(':');
+      if (last === -1 || !kinds.some((kind) => key.startsWith(`${kind}:`))) continue;
+      this.#values.delete(key);
+      if (stored.expiresAt <= now) continue;
+      const hashKey = `${into}:${key.slice(last + 1)}`;
+      const field = key.slice(0, last);
+      const hash = this.#hash(hashKey, now);
+      if (hash?.fields.has(field)) hash.expiresAt = Math.max(hash.expiresAt, stored.expiresAt);
+      else this.#setField(hashKey, field, stored.value, stored.expiresAt, now);
+      moved++;
+    }
+    this.#regrouped.add(into);
+    return moved;
   }
 
   async commit(ids: string[]): Promise<void> {
@@ -229,7 +284,7 @@ export class MemoryStore implements Store {
       if (reservation) reservation.expiresAt = extendReservationsTo;
     }
     const claimed: ClaimResult = { state: 'claimed', hold: { payload: hold.payload, reservationIds: [...hold.reservationIds] } };
-    if (begin) claimed.start = this.#begin(begin.lockKeys, lockTtl, begin.readKeys, now);
+    if (begin) claimed.start = this.#begin(begin.lockKeys, lockTtl, begin.readKeys, begin.readHashes ?? [], now);
     return claimed;
   }
 
@@ -288,6 +343,7 @@ export class MemoryStore implements Store {
       for (const [id, hold] of this.#holds) if (hold.expiresAt <= now) this.#holds.delete(id);
       for (const [key, lock] of this.#locks) if (lock.expiresAt <= now) this.#locks.delete(key);
       for (const [key, stored] of this.#values) if (stored.expiresAt <= now) this.#values.delete(key);
+      for (const [key, hash] of this.#hashes) if (hash.expiresAt <= now) this.#hashes.delete(key);
     }
     return now;
   }

@@ -2,7 +2,9 @@
 //
 // Key layout under the store's keyPrefix (ioredis adds the prefix to every KEYS entry; scripts
 // that build names themselves are passed the prefix):
-//   ctr:<key>        integer counter (string value), TTL refreshed by each reservation
+//   ctr:<key>        integer counter (string value), TTL refreshed by each reservation; or a
+//                    plain value an auction wrote (SET EX); or a hash of values an auction wrote
+//                    (HSET, one TTL: the longest its writes asked for)
 //   res:<id>         hash of a reservation still open: field = FULL counter key name (prefix
 //                    included), value = amount it added; gone once committed or released
 //   res:expiry       sorted set, member = reservation id, score = expiresAt (epoch ms); membership
@@ -11,14 +13,16 @@
 //   lock:<key>       random token, SET NX PX
 //   bucket:<key>     hash { tokens, at, h:<holder> = "<until>:<tokens>" per running lease } of a
 //                    rate limit's token bucket, PEXPIRE once it would be full with no lease left
+//   regrouped:<into> "1" once values of the older layout were moved into the hashes <into>:*
 //
 // Every script takes its keys in KEYS, as full names (the store's prefix included): the store
 // frames them itself (src/store/script-command.ts), so however many an auction touches, Redis
 // parses them natively. Until 2026-12-07 the scripts that start, reserve and end an auction were
 // passed the prefix and packed names (or JSON) and built the names in Lua, which was half of what
-// opening an auction cost Redis. Only RELEASE and RELEASE_EXPIRED still meet names inside a
-// script: the counters a reservation record lists (which is why records hold full names), and
-// for RELEASE_EXPIRED the records of the ids it finds, built from the prefix it is passed.
+// opening an auction cost Redis. Only RELEASE, RELEASE_EXPIRED and REGROUP still meet names inside
+// a script: the counters a reservation record lists (which is why records hold full names), for
+// RELEASE_EXPIRED the records of the ids it finds, built from the prefix it is passed, and for
+// REGROUP the hashes the values it moves go to.
 // Names built inside a script are not declared to Redis, so the store needs one Redis (or a
 // primary with replicas), not a Redis Cluster.
 
@@ -189,9 +193,11 @@ return 0
 `;
 
 // Shared by BEGIN_AUCTION and CLAIM_HOLD: takes the locks KEYS[first .. first + locks - 1], all
-// or none, then reads every key after them. Returns {1, values...} or {0}.
+// or none, then reads the `reads` keys after them, then the fields of each remaining key (a hash):
+// ARGV from `fa` holds, per hash, its field count and then its fields. Returns {1, values...},
+// the keys' values and then the fields', or {0}.
 const BEGIN_ONE = `
-local function begin_auction(first, locks, token, ttl)
+local function begin_auction(first, locks, reads, token, ttl, fa)
   for i = first, first + locks - 1 do
     if not redis.call('SET', KEYS[i], token, 'PX', ttl, 'NX') then
       for j = first, i - 1 do redis.call('DEL', KEYS[j]) end
@@ -199,21 +205,31 @@ local function begin_auction(first, locks, token, ttl)
     end
   end
   local out = {1}
+  local last = first + locks + reads - 1
   -- MGET in slices rather than a GET per key: each redis.call has a fixed cost, and an auction
   -- reads dozens of keys here. Slices keep unpack() far below Lua's stack limit.
-  for from = first + locks, #KEYS, 500 do
-    local values = redis.call('MGET', unpack(KEYS, from, math.min(from + 499, #KEYS)))
+  for from = first + locks, last, 500 do
+    local values = redis.call('MGET', unpack(KEYS, from, math.min(from + 499, last)))
     for _, value in ipairs(values) do out[#out + 1] = value end
+  end
+  local a = fa
+  for k = last + 1, #KEYS do
+    local n = tonumber(ARGV[a])
+    for from = a + 1, a + n, 500 do
+      local values = redis.call('HMGET', KEYS[k], unpack(ARGV, from, math.min(from + 499, a + n)))
+      for _, value in ipairs(values) do out[#out + 1] = value end
+    end
+    a = a + 1 + n
   end
   return out
 end
 `;
 
 /**
- * KEYS: [1] hold:<id>, [2] res:expiry, then, with an auction to begin, its lock keys and the keys
- * to read, as BEGIN_AUCTION takes them.
+ * KEYS: [1] hold:<id>, [2] res:expiry, then, with an auction to begin, its lock keys, the keys
+ * to read and the hashes to read, as BEGIN_AUCTION takes them.
  * ARGV: [1] new expiry (ms) for the hold's reservations, [2] lock count ('' = no auction), [3]
- * token, [4] lock ttl ms.
+ * token, [4] lock ttl ms, [5] count of keys to read, then per hash its field count and fields.
  * Returns {'missing'} | {'already_claimed'} | {'claimed', payload, reservations JSON} followed,
  * with an auction, by what BEGIN_AUCTION returns.
  * The hold is marked, not deleted, so later claims answer already_claimed until its TTL.
@@ -229,7 +245,7 @@ for _, id in ipairs(cjson.decode(hold[3])) do
 end
 local out = {'claimed', hold[2], hold[3]}
 if ARGV[2] ~= '' then
-  local start = begin_auction(3, tonumber(ARGV[2]), ARGV[3], ARGV[4])
+  local start = begin_auction(3, tonumber(ARGV[2]), tonumber(ARGV[5]), ARGV[3], ARGV[4], 6)
   for i = 1, #start do out[3 + i] = start[i] end
 end
 return out
@@ -244,28 +260,32 @@ return 0
 `;
 
 /**
- * KEYS: the lock keys (lock:<key>), then the keys to read (ctr:<key>).
- * ARGV: [1] lock count, [2] token, [3] lock ttl ms.
+ * KEYS: the lock keys (lock:<key>), then the keys to read (ctr:<key>), then the hashes to read
+ * (ctr:<key>).
+ * ARGV: [1] lock count, [2] token, [3] lock ttl ms, [4] count of keys to read, then per hash its
+ * field count and its fields.
  * Returns {1, values...} with every lock taken, or {0} with none taken (someone holds one).
  */
 export const BEGIN_AUCTION = `${BEGIN_ONE}
-return begin_auction(1, tonumber(ARGV[1]), ARGV[2], ARGV[3])
+return begin_auction(1, tonumber(ARGV[1]), tonumber(ARGV[4]), ARGV[2], ARGV[3], 5)
 `;
 
 /**
  * KEYS: [1] res:expiry, then L lock keys, W keys to write (ctr:<key>), C records of the
- * reservations to commit (res:<id>), and with a hold its hold:<id>.
- * ARGV: [1] token, [2] L, [3] W, [4] C, [5] O, [6] '1' with a hold; then O ids that must be open,
- * the C ids to commit, a triple per write (value, ttl seconds, '1' = only if absent), and with a
- * hold its payload, reservation ids JSON and ttl ms.
+ * reservations to commit (res:<id>), H hashes to write fields in (ctr:<key>), and with a hold its
+ * hold:<id>.
+ * ARGV: [1] token, [2] L, [3] W, [4] C, [5] O, [6] '1' with a hold, [7] H; then O ids that must be
+ * open, the C ids to commit, a triple per write (value, ttl seconds, '1' = only if absent), per
+ * hash its ttl seconds, its field count n and n field-value pairs, and with a hold its payload,
+ * reservation ids JSON and ttl ms.
  * Returns 1, or 0 having changed nothing when one of the O ids is not open.
  * The commit and the hold come first: they are what must not be lost (a recorded sale, a bid the
  * affiliate was told about), and a script that fails halfway keeps what it did before.
  */
 export const END_AUCTION = `${COMMIT_ONE}${PUT_HOLD_ONE}
-local locks, writes, commits, open = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local locks, writes, commits, open, hashes = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7])
 local zset = KEYS[1]
-local a = 7
+local a = 8
 for i = 0, open - 1 do
   if not redis.call('ZSCORE', zset, ARGV[a + i]) then return 0 end
 end
@@ -274,7 +294,10 @@ for i = 0, commits - 1 do commit_one(zset, KEYS[2 + locks + writes + i], ARGV[a 
 a = a + commits
 local written = a
 a = a + 3 * writes
-if ARGV[6] == '1' then put_hold(KEYS[2 + locks + writes + commits], ARGV[a], ARGV[a + 1], ARGV[a + 2]) end
+local hashed = a
+for h = 1, hashes do a = a + 2 + 2 * tonumber(ARGV[a + 1]) end
+local first_hash = 2 + locks + writes + commits
+if ARGV[6] == '1' then put_hold(KEYS[first_hash + hashes], ARGV[a], ARGV[a + 1], ARGV[a + 2]) end
 for i = 0, writes - 1 do
   local key, at = KEYS[2 + locks + i], written + 3 * i
   if ARGV[at + 2] == '1' then
@@ -283,10 +306,44 @@ for i = 0, writes - 1 do
     redis.call('SET', key, ARGV[at], 'EX', ARGV[at + 1])
   end
 end
+a = hashed
+for h = 0, hashes - 1 do
+  local key, ttl, n = KEYS[first_hash + h], tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  redis.call('HSET', key, unpack(ARGV, a + 2, a + 1 + 2 * n))
+  -- One lifetime for all its fields: the longest asked for; TTL is -1 on a hash just made.
+  if redis.call('TTL', key) < ttl then redis.call('EXPIRE', key, ttl) end
+  a = a + 2 + 2 * n
+end
 for i = 2, 1 + locks do
   if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
 end
 return 1
+`;
+
+/**
+ * KEYS: values kept before hashes (full names). ARGV: [1] full name prefix of the hashes, [2]
+ * byte length of the name prefix to take off each value's name (the store's prefix and ctr:).
+ * Each value <kind>:<rest>:<last> becomes field <kind>:<rest> of hash ARGV[1] .. <last>, unless
+ * the hash has that field already (written since, so newer); the hash then lives at least as long
+ * as the value had left. Returns how many values were moved. Names are built here, undeclared.
+ */
+export const REGROUP = `
+local moved = 0
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local value = redis.call('GET', key)
+  local ttl = redis.call('PTTL', key)
+  local name = string.sub(key, tonumber(ARGV[2]) + 1)
+  local last = string.match(name, ':([^:]*)$')
+  if value and last then
+    local hash = ARGV[1] .. last
+    redis.call('HSETNX', hash, string.sub(name, 1, #name - #last - 1), value)
+    if ttl > 0 and redis.call('PTTL', hash) < ttl then redis.call('PEXPIRE', hash, ttl) end
+    redis.call('DEL', key)
+    moved = moved + 1
+  end
+end
+return moved
 `;
 
 /**

@@ -4,10 +4,10 @@ import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
 import { pooledRandomHex } from '../ids/random-pool.ts';
 import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
-import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKENS } from './redis-scripts.ts';
+import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, REGROUP, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKENS } from './redis-scripts.ts';
 import type { DeadlineTable } from '../clock/deadline-table.ts';
 import { commandDeadlines, LuaScript, runScript, type KeyGroup, type ScriptArg, type ScriptCommand } from './script-command.ts';
-import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
+import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, FieldWrite, HashRead, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { bucketLifetimeMs, checkTokenRequest, type TokenLease, type TokenRequest } from './token-bucket.ts';
 import { TurnWrites } from './turn-writes.ts';
 
@@ -38,6 +38,7 @@ const SCRIPTS = {
   beginAuction: new LuaScript(BEGIN_AUCTION),
   endAuction: new LuaScript(END_AUCTION),
   refund: new LuaScript(REFUND),
+  regroup: new LuaScript(REGROUP),
   takeTokens: new LuaScript(TAKE_TOKENS),
 };
 
@@ -54,6 +55,7 @@ const RECORD = 'res:';
 const HOLD = 'hold:';
 const LOCK = 'lock:';
 const BUCKET = 'bucket:';
+const REGROUPED = 'regrouped:';
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -154,22 +156,35 @@ export class RedisStore implements Store {
     await this.#call(() => this.#run(SCRIPTS.refund, keys, refunds.map((r) => r.amount)));
   }
 
-  async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult> {
+  async beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[], readHashes: HashRead[] = []): Promise<AuctionStartResult> {
     const ttl = positiveMs(lockTtlMs, 'lockTtlMs');
     const token = pooledRandomHex(16);
-    const keys = [this.#keys(LOCK, lockKeys), this.#keys(COUNTER, readKeys)];
-    const [locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.beginAuction, keys, [lockKeys.length, token, ttl]));
+    const keys = [this.#keys(LOCK, lockKeys), this.#keys(COUNTER, readKeys), this.#keys(COUNTER, readHashes.map((h) => h.key))];
+    const args: ScriptArg[] = [lockKeys.length, token, ttl, readKeys.length];
+    pushFieldReads(args, readHashes);
+    const [locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.beginAuction, keys, args));
     if (locked !== 1) return { locked: false };
-    return { locked: true, token, values: startValues(readKeys, values) };
+    return { locked: true, token, values: startValues(readCount(readKeys, readHashes), values) };
   }
 
-  async endAuction({ lockKeys, token, writes = [], commitIds = [], hold, ifOpen = [], unhurried = false }: AuctionEnd): Promise<boolean> {
-    if (lockKeys.length === 0 && writes.length === 0 && commitIds.length === 0 && !hold && ifOpen.length === 0) return true;
-    const keys: KeyGroup[] = [this.#keys('', [EXPIRY_KEY]), this.#keys(LOCK, lockKeys), this.#keys(COUNTER, writes.map((w) => w.key)), this.#keys(RECORD, commitIds)];
+  async endAuction({ lockKeys, token, writes = [], fieldWrites = [], commitIds = [], hold, ifOpen = [], unhurried = false }: AuctionEnd): Promise<boolean> {
+    if (lockKeys.length === 0 && writes.length === 0 && fieldWrites.length === 0 && commitIds.length === 0 && !hold && ifOpen.length === 0) return true;
+    const hashes = byHash(fieldWrites);
+    const keys: KeyGroup[] = [
+      this.#keys('', [EXPIRY_KEY]),
+      this.#keys(LOCK, lockKeys),
+      this.#keys(COUNTER, writes.map((w) => w.key)),
+      this.#keys(RECORD, commitIds),
+      this.#keys(COUNTER, [...hashes.keys()]),
+    ];
     if (hold) keys.push(this.#keys(HOLD, [hold.id]));
-    const args: ScriptArg[] = [token, lockKeys.length, writes.length, commitIds.length, ifOpen.length, hold ? '1' : '0', ...ifOpen, ...commitIds];
-    // Whole seconds, as SET EX takes them.
+    const args: ScriptArg[] = [token, lockKeys.length, writes.length, commitIds.length, ifOpen.length, hold ? '1' : '0', hashes.size, ...ifOpen, ...commitIds];
+    // Whole seconds, as SET EX and EXPIRE take them.
     for (const write of writes) args.push(write.value, Math.trunc(write.ttlSeconds), write.onlyIfAbsent ? '1' : '0');
+    for (const fields of hashes.values()) {
+      args.push(Math.trunc(Math.max(...fields.map((w) => w.ttlSeconds))), fields.length);
+      for (const write of fields) args.push(write.field, write.value);
+    }
     if (hold) args.push(hold.record.payload, JSON.stringify(hold.record.reservationIds), positiveMs(hold.ttlMs, 'ttlMs'));
     return (await this.#call(() => this.#run<number>(SCRIPTS.endAuction, keys, args), unhurried)) === 1;
   }
@@ -228,9 +243,11 @@ export class RedisStore implements Store {
     const keys: KeyGroup[] = [this.#keys(HOLD, [id]), this.#keys('', [EXPIRY_KEY])];
     // Without an auction to begin, an empty lock count tells the script to take no lock.
     let args: ScriptArg[] = [extendReservationsTo, ''];
+    const readHashes = begin?.readHashes ?? [];
     if (begin) {
-      keys.push(this.#keys(LOCK, begin.lockKeys), this.#keys(COUNTER, begin.readKeys));
-      args = [extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs')];
+      keys.push(this.#keys(LOCK, begin.lockKeys), this.#keys(COUNTER, begin.readKeys), this.#keys(COUNTER, readHashes.map((h) => h.key)));
+      args = [extendReservationsTo, begin.lockKeys.length, token, positiveMs(begin.lockTtlMs, 'lockTtlMs'), begin.readKeys.length];
+      pushFieldReads(args, readHashes);
     }
     const [state, payload, reservations, locked, ...values] = await this.#call(() => this.#run<Array<number | string | null>>(SCRIPTS.claimHold, keys, args));
     if (state === 'missing') return { state: 'missing' };
@@ -239,7 +256,7 @@ export class RedisStore implements Store {
       throw new Error(`claim script answered ${String(state)}`);
     }
     const result: ClaimResult = { state: 'claimed', hold: { payload, reservationIds: JSON.parse(reservations) as string[] } };
-    if (begin) result.start = locked === 1 ? { locked: true, token, values: startValues(begin.readKeys, values) } : { locked: false };
+    if (begin) result.start = locked === 1 ? { locked: true, token, values: startValues(readCount(begin.readKeys, readHashes), values) } : { locked: false };
     return result;
   }
 
@@ -261,6 +278,28 @@ export class RedisStore implements Store {
       this.#run<number[]>(SCRIPTS.takeTokens, [this.#keys(BUCKET, [key])], [ratePerSecond, burst, nowMs, wanted, holder, holdUntilMs ?? '', bucketLifetimeMs(request)]),
     );
     return { granted: Number(granted), retryAfterMs: Number(retryAfterMs) };
+  }
+
+  async regroupValues(kinds: string[], into: string): Promise<number> {
+    const marker = REGROUPED + into;
+    if ((await this.#call(() => this.#client.exists(marker))) === 1) return 0;
+    // SCAN's pattern is not prefixed by ioredis, and the names it finds are full ones.
+    const under = this.#keyPrefix + COUNTER;
+    const hashPrefix = `${under}${into}:`;
+    let moved = 0;
+    for (const kind of kinds) {
+      const pattern = `${globEscaped(under + kind)}:*`;
+      let cursor = '0';
+      do {
+        const [next, found] = await this.#call(() => this.#client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000, 'TYPE', 'string'));
+        cursor = next;
+        if (found.length > 0) {
+          moved += await this.#call(() => this.#run<number>(SCRIPTS.regroup, [['', found]], [hashPrefix, Buffer.byteLength(under)]));
+        }
+      } while (cursor !== '0');
+    }
+    await this.#call(() => this.#client.set(marker, '1'));
+    return moved;
   }
 
   async ping(): Promise<void> {
@@ -356,10 +395,40 @@ export class RedisStore implements Store {
   }
 }
 
-/** The values an auction's start read, in the order of `readKeys`. */
-function startValues(readKeys: string[], values: Array<number | string | null>): Array<string | null> {
+/** How many values an auction's start reads: its keys, then every field of its hashes. */
+function readCount(readKeys: string[], readHashes: HashRead[]): number {
+  let count = readKeys.length;
+  for (const hash of readHashes) count += hash.fields.length;
+  return count;
+}
+
+/** Per hash to read, its field count and its fields, as BEGIN_ONE takes them. */
+function pushFieldReads(args: ScriptArg[], readHashes: HashRead[]): void {
+  for (const hash of readHashes) args.push(hash.fields.length, ...hash.fields);
+}
+
+/** Field writes grouped by hash, in the order each hash first appears: one HSET each. */
+function byHash(fieldWrites: FieldWrite[]): Map<string, FieldWrite[]> {
+  const hashes = new Map<string, FieldWrite[]>();
+  for (const write of fieldWrites) {
+    const fields = hashes.get(write.key);
+    if (fields === undefined) hashes.set(write.key, [write]);
+    else fields.push(write);
+  }
+  return hashes;
+}
+
+/** The values an auction's start read, as many as it asked for. */
+function startValues(count: number, values: Array<number | string | null>): Array<string | null> {
   // Lua drops trailing nils from a table: missing trailing values come back short.
-  return readKeys.map((_key, i) => (values[i] === undefined || values[i] === null ? null : String(values[i])));
+  const out = new Array<string | null>(count);
+  for (let i = 0; i < count; i++) out[i] = values[i] === undefined || values[i] === null ? null : String(values[i]);
+  return out;
+}
+
+/** A name matched literally by SCAN's glob pattern. */
+function globEscaped(name: string): string {
+  return name.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 /** ioredis refused to write the command at all (the stream is gone and the offline queue is off). */

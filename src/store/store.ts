@@ -52,12 +52,35 @@ export interface ValueWrite {
   onlyIfAbsent?: boolean;
 }
 
+/**
+ * Fields of one hash to read when an auction starts. A consumer's history is one hash per contact
+ * hash (who sent it, who bought it, who holds it exclusively), so an auction with many buyers
+ * reads two keys for it, not two per buyer.
+ */
+export interface HashRead {
+  key: string;
+  fields: string[];
+}
+
+/**
+ * A field set in a hash when an auction ends. A hash has one lifetime for all its fields: a write
+ * makes it live at least `ttlSeconds` from now and never shortens it, so a field can outlive its
+ * own window; readers judge each field by the time written in its value.
+ */
+export interface FieldWrite {
+  key: string;
+  field: string;
+  value: string;
+  ttlSeconds: number;
+}
+
 /** What endAuction does, all in one script. */
 export interface AuctionEnd {
   /** The locks beginAuction took, and the token it answered. */
   lockKeys: string[];
   token: string;
   writes?: ValueWrite[];
+  fieldWrites?: FieldWrite[];
   /** Reservations of the lead's sales, made permanent. */
   commitIds?: string[];
   /** A two-phase ping's hold, stored as by putHold(). */
@@ -92,6 +115,7 @@ export interface AuctionStart {
   lockKeys: string[];
   lockTtlMs: number;
   readKeys: string[];
+  readHashes?: HashRead[];
 }
 
 export type ClaimResult =
@@ -114,13 +138,14 @@ export interface Store {
   /**
    * Starts an auction in one round trip: takes every lock in `lockKeys` (all or none; the
    * consumer locks that keep two nodes from auctioning one consumer at once) and, when they are
-   * taken, reads `readKeys` (counters and values share one key space).
+   * taken, reads `readKeys` (counters and values share one key space), then the fields of
+   * `readHashes`. `values` holds the keys' values in order, then each hash's fields in order.
    */
-  beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[]): Promise<AuctionStartResult>;
+  beginAuction(lockKeys: string[], lockTtlMs: number, readKeys: string[], readHashes?: HashRead[]): Promise<AuctionStartResult>;
 
   /**
    * Ends an auction in one atomic round trip: commits `commitIds` (as commit()), stores `hold`
-   * (as putHold()), writes `writes`, then releases the locks `token` still holds. All but the
+   * (as putHold()), writes `writes` and `fieldWrites`, then releases the locks `token` still holds. All but the
    * release happen whoever holds the locks by then: they record what the auction already decided.
    * Answers false, having changed nothing, when a reservation in `ifOpen` is not open.
    */
@@ -178,6 +203,15 @@ export interface Store {
    */
   announceConfigChange(): Promise<void>;
   onConfigChange(listener: () => void): Promise<() => Promise<void>>;
+
+  /**
+   * Moves values kept before hashes into them, once per store: every value `<kind>:<rest>:<last>`
+   * of one of `kinds` becomes field `<kind>:<rest>` of hash `<into>:<last>`, which then lives at
+   * least as long as the value had left. A field already in the hash is newer and is kept.
+   * Answers how many values it moved; a store that has regrouped into `into` before answers 0
+   * without looking. Auctions may run meanwhile: each value moves atomically.
+   */
+  regroupValues(kinds: string[], into: string): Promise<number>;
 
   /** Throws when the backing service cannot be reached. */
   ping(): Promise<void>;

@@ -2,6 +2,7 @@
 // purchases once, however many of its campaigns are candidates, and every campaign's own caps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accepting, bidding, startBuyerServer, type BuyerServer } from '../support/buyer-server.ts';
+import type { HashRead } from '../../src/store/store.ts';
 import { countingStore, type CountingStore } from '../support/counting-store.ts';
 import { sampleLead, startExchange, type TestExchange } from '../support/exchange.ts';
 
@@ -36,10 +37,14 @@ describe('an auction’s reads', () => {
     expect(answer.body).toMatchObject({ status: 'sold' });
     const begin = counting.calls.find((call) => call.method === 'beginAuction')!;
     const readKeys = begin.args[2] as string[];
+    const readHashes = begin.args[3] as HashRead[];
     expect(new Set(readKeys).size).toBe(readKeys.length);
     expect(readKeys.filter((key) => key.startsWith(`budget:${buyerId}:`))).toHaveLength(1);
-    // One per contact hash (e-mail and phone), not one per campaign and hash.
-    expect(readKeys.filter((key) => key.startsWith(`bought:${buyerId}:`))).toHaveLength(2);
     for (const id of campaignIds) expect(readKeys.filter((key) => key.startsWith(`cap:${id}:`))).toHaveLength(1);
+    // The consumer's history is one hash per contact hash (e-mail and phone), not a key per fact:
+    // the buyer's purchases are one field of each, not one per campaign.
+    expect(readKeys.filter((key) => key.startsWith('history:'))).toEqual([]);
+    expect(readHashes.map((hash) => hash.key)).toEqual([expect.stringMatching(/^history:[0-9a-f]{64}$/), expect.stringMatching(/^history:[0-9a-f]{64}$/)]);
+    for (const hash of readHashes) expect(hash.fields.filter((field) => field === `bought:${buyerId}`)).toHaveLength(1);
   });
 });

@@ -9,9 +9,12 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
   let affiliateKey: string;
   let otherAffiliateKey: string;
   const servers: BuyerServer[] = [];
+  // Real time unless a test moves it on (and back); the store's TTLs keep running on real time.
+  let aheadMs = 0;
+  const clock = { now: () => Date.now() + aheadMs };
 
   beforeAll(async () => {
-    exchange = await startExchange({ label: `dupes_${storeKind}`, store: storeKind });
+    exchange = await startExchange({ label: `dupes_${storeKind}`, store: storeKind, clock });
     await exchange.admin.vertical({ duplicate_days: 30, exclusive_days: 30 });
     affiliateKey = (await exchange.admin.affiliate()).api_key;
     otherAffiliateKey = (await exchange.admin.affiliate()).api_key;
@@ -121,5 +124,32 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
     const next = await send({ ...sampleLead(), contact: lead.contact }, otherAffiliateKey);
     expect(next.body.status).toBe('duplicate');
     expect(next.elapsedMs).toBeLessThan(5000);
+  });
+
+  it('the resend window runs from the first send: a ping\'s own post does not restart it, and the first send after it ends starts a new one', async () => {
+    const a = await buyerWith([{ dedupe_days: 0 }], 30);
+    await exchange.admin.activateOnly(a.ids);
+    const lead = sampleLead();
+    const { contactHashes, normalizeEmail, normalizePhone } = await import('../../src/lead/contact.ts');
+    const hashes = contactHashes({ email: normalizeEmail(lead.contact.email), phone: normalizePhone(lead.contact.phone) });
+    const again = () => send({ ...sampleLead(), contact: lead.contact }, affiliateKey);
+    const DAY = 86_400_000;
+    try {
+      const ping = await exchange.call('POST', '/v1/ping', { token: affiliateKey, body: { vertical: lead.vertical, data: lead.data, contact_hashes: hashes } });
+      expect(ping.body).toMatchObject({ status: 'bid' });
+      aheadMs = 20_000;
+      const post = await exchange.call('POST', '/v1/post', { token: affiliateKey, body: { ping_id: ping.body.ping_id, contact: lead.contact, consent: lead.consent, source: lead.source } });
+      expect(post.body).toMatchObject({ status: 'sold' });
+
+      // 30 days after the ping, but not after its post: the window was the ping's.
+      aheadMs = 30 * DAY + 10_000;
+      expect((await again()).body.status).toBe('sold');
+      // The ping's send is past, yet the store still holds it (its TTL runs on the store's clock):
+      // the send just made opened a window of its own, which this one falls in.
+      aheadMs = 31 * DAY;
+      expect((await again()).body.status).toBe('duplicate');
+    } finally {
+      aheadMs = 0;
+    }
   });
 });

@@ -92,6 +92,49 @@ describe('RedisStore', () => {
     expect(await admin.exists('lock:consumer:a', 'ctr:sent:a', 'hold:h1', 'res:expiry')).toBe(0);
   });
 
+  it('keeps a consumer\'s history as a hash under its prefix, with the longest TTL its writes asked for', async () => {
+    const prefix = newPrefix();
+    const store = newStore({ keyPrefix: prefix });
+    await store.endAuction({
+      lockKeys: [],
+      token: 'none',
+      fieldWrites: [
+        { key: 'history:h', field: 'sent:a:v', value: '1|ld_1', ttlSeconds: 600 },
+        { key: 'history:h', field: 'bought:"b"\n', value: '2|é', ttlSeconds: 3600 },
+      ],
+    });
+    await store.endAuction({ lockKeys: [], token: 'none', fieldWrites: [{ key: 'history:h', field: 'excl:v', value: '3|b', ttlSeconds: 60 }] });
+
+    expect(await admin.hgetall(`${prefix}ctr:history:h`)).toEqual({ 'sent:a:v': '1|ld_1', 'bought:"b"\n': '2|é', 'excl:v': '3|b' });
+    const ttl = await admin.ttl(`${prefix}ctr:history:h`);
+    expect(ttl).toBeGreaterThan(3590);
+    expect(ttl).toBeLessThanOrEqual(3600);
+    expect(await admin.exists('ctr:history:h')).toBe(0);
+  });
+
+  it('regroups only its own values, found under its prefix, and remembers that it did', async () => {
+    const prefix = newPrefix();
+    const neighbour = newPrefix();
+    const store = newStore({ keyPrefix: prefix });
+    await admin.set(`${prefix}ctr:bought:b1:h`, '1|', 'EX', 600);
+    await admin.set(`${neighbour}ctr:bought:b1:h`, 'theirs', 'EX', 600);
+    // A name SCAN would read as a pattern must match only itself.
+    const odd = newPrefix().replace(':', '*[?]:');
+    prefixes.push(odd);
+    const oddStore = newStore({ keyPrefix: odd });
+    await admin.set(`${odd}ctr:bought:b2:h`, '2|', 'EX', 600);
+
+    expect(await store.regroupValues(['bought'], 'history')).toBe(1);
+    expect(await oddStore.regroupValues(['bought'], 'history')).toBe(1);
+
+    expect(await admin.hgetall(`${prefix}ctr:history:h`)).toEqual({ 'bought:b1': '1|' });
+    expect(await admin.ttl(`${prefix}ctr:history:h`)).toBeGreaterThan(590);
+    expect(await admin.exists(`${prefix}ctr:bought:b1:h`)).toBe(0);
+    expect(await admin.get(`${neighbour}ctr:bought:b1:h`)).toBe('theirs');
+    expect(await admin.hgetall(`${odd}ctr:history:h`)).toEqual({ 'bought:b2': '2|' });
+    expect(await admin.get(`${prefix}regrouped:history`)).toBe('1');
+  });
+
   it('takes keys as they are, whatever they hold: a newline is part of its key, not a split', async () => {
     const prefix = newPrefix();
     const store = newStore({ keyPrefix: prefix });

@@ -554,6 +554,116 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
       });
     });
 
+    describe('hashes (a consumer\'s history)', () => {
+      const field = (key: string, name: string, value: string, ttlSeconds = 60) => ({ key, field: name, value, ttlSeconds });
+
+      it('are read after the keys, field by field in the order asked, missing ones as null', async () => {
+        await store.reserve([request('r1', [counter('cap:h', 4, null)])]);
+        await store.endAuction({ lockKeys: [], token: 'none', fieldWrites: [field('history:e', 'bought:b1', 'one'), field('history:e', 'sent:a1:v', 'two'), field('history:p', 'excl:v', 'three')] });
+
+        const start = await store.beginAuction(['consumer:e'], 5_000, ['cap:h', 'nothing'], [
+          { key: 'history:e', fields: ['sent:a1:v', 'excl:v', 'bought:b1'] },
+          { key: 'history:none', fields: ['sent:a1:v'] },
+          { key: 'history:p', fields: ['excl:v'] },
+        ]);
+
+        expect(start).toEqual({ locked: true, token: expect.any(String), values: ['4', null, 'two', null, 'one', null, 'three'] });
+      });
+
+      it('read any number of fields of one hash (an auction with a thousand buyers)', async () => {
+        const names = Array.from({ length: 1203 }, (_, i) => `bought:b${i}`);
+        const present = names.filter((_, i) => i % 3 === 1);
+        await store.endAuction({ lockKeys: [], token: 'none', fieldWrites: present.map((name) => field('history:wide', name, name)) });
+        const read = await store.beginAuction([], 5_000, [], [{ key: 'history:wide', fields: names }]);
+        expect(read).toMatchObject({ locked: true, values: names.map((name, i) => (i % 3 === 1 ? name : null)) });
+      });
+
+      it('are written with the lock release and the commit, and a later write of a field replaces it', async () => {
+        await store.reserve([request('sold', [counter('cap:w', 1, 10)], T0 + 1_000)]);
+        const start = await store.beginAuction(['consumer:w'], 5_000, []);
+        if (!start.locked) throw new Error('unreachable');
+        const ended = await store.endAuction({ lockKeys: ['consumer:w'], token: start.token, commitIds: ['sold'], fieldWrites: [field('history:w', 'bought:b1', 'first')] });
+        expect(ended).toBe(true);
+        expect(await store.releaseExpired(T0 + 10 * 60_000, 10)).toEqual([]);
+        await store.endAuction({ lockKeys: [], token: 'none', fieldWrites: [field('history:w', 'bought:b1', 'second')] });
+        expect(await store.beginAuction(['consumer:w'], 5_000, [], [{ key: 'history:w', fields: ['bought:b1'] }])).toMatchObject({ locked: true, values: ['second'] });
+      });
+
+      it('live as long as their longest write asked, and no write shortens that', async () => {
+        await store.endAuction({ lockKeys: [], token: 'none', fieldWrites: [field('history:long', 'sent:a:v', 'long', 60), field('history:long', 'bought:b', 'short', 1)] });
+        await store.endAuction({ lockKeys: [], token: 'none', fieldWrites: [field('history:long', 'excl:v', 'later', 1)] });
+        await store.endAuction({ lockKeys: [], token: 'none', fieldWrites: [field('history:short', 'bought:b', 'gone', 1)] });
+        await sleep(2_100);
+        const read = await store.beginAuction([], 5_000, [], [
+          { key: 'history:long', fields: ['sent:a:v', 'bought:b', 'excl:v'] },
+          { key: 'history:short', fields: ['bought:b'] },
+        ]);
+        // A field outlives its own TTL inside a longer-lived hash: readers judge it by its stamp.
+        expect(read).toMatchObject({ locked: true, values: ['long', 'short', 'later', null] });
+      });
+
+      it('are read by a claim that begins its post\'s auction', async () => {
+        await store.endAuction({ lockKeys: [], token: 'none', fieldWrites: [field('history:c', 'sent:a:v', 'stamp')] });
+        await store.putHold('hc', { payload: 'p', reservationIds: [] }, 60_000);
+        const begin = { lockKeys: ['consumer:hc'], lockTtlMs: 5_000, readKeys: ['cap:none'], readHashes: [{ key: 'history:c', fields: ['bought:b', 'sent:a:v'] }] };
+
+        expect(await store.claimHold('hc', T0, begin)).toEqual({
+          state: 'claimed',
+          hold: { payload: 'p', reservationIds: [] },
+          start: { locked: true, token: expect.any(String), values: [null, null, 'stamp'] },
+        });
+      });
+    });
+
+    describe('regrouping values into hashes', () => {
+      const history = (hash: string, fields: string[]) => store.beginAuction([], 5_000, [], [{ key: `history:${hash}`, fields }]);
+      const values = (keys: string[]) => store.beginAuction([], 5_000, keys);
+
+      it('moves each value <kind>:<rest>:<last> of the kinds named into field <kind>:<rest> of hash <into>:<last>', async () => {
+        await store.reserve([request('r1', [counter('cap:x:h1', 2, null)])]);
+        await store.endAuction({
+          lockKeys: [],
+          token: 'none',
+          writes: [
+            { key: 'sent:a1:auto:h1', value: '100|ld_1', ttlSeconds: 60 },
+            { key: 'bought:b1:h1', value: '100|', ttlSeconds: 60 },
+            { key: 'excl:auto:h2', value: '100|b1', ttlSeconds: 60 },
+            { key: 'other:k:h1', value: 'not named', ttlSeconds: 60 },
+          ],
+        });
+
+        expect(await store.regroupValues(['sent', 'bought', 'excl'], 'history')).toBe(3);
+
+        expect(await history('h1', ['sent:a1:auto', 'bought:b1', 'other:k'])).toMatchObject({ values: ['100|ld_1', '100|', null] });
+        expect(await history('h2', ['excl:auto'])).toMatchObject({ values: ['100|b1'] });
+        // Moved, not copied; what was not named stays where it was.
+        expect(await values(['sent:a1:auto:h1', 'bought:b1:h1', 'excl:auto:h2', 'other:k:h1', 'cap:x:h1'])).toMatchObject({ values: [null, null, null, 'not named', '2'] });
+      });
+
+      it('keeps a field the hash already has, as newer, and the value\'s time left', async () => {
+        await store.endAuction({ lockKeys: [], token: 'none', fieldWrites: [{ key: 'history:h3', field: 'bought:b1', value: 'newer', ttlSeconds: 1 }] });
+        await store.endAuction({ lockKeys: [], token: 'none', writes: [{ key: 'bought:b1:h3', value: 'older', ttlSeconds: 60 }, { key: 'bought:b2:h4', value: 'brief', ttlSeconds: 1 }] });
+
+        expect(await store.regroupValues(['bought'], 'history')).toBe(2);
+        await sleep(2_100);
+
+        // h3 lives as long as the value moved into it had left; h4 no longer than its value.
+        expect(await history('h3', ['bought:b1'])).toMatchObject({ values: ['newer'] });
+        expect(await history('h4', ['bought:b2'])).toMatchObject({ values: [null] });
+      });
+
+      it('happens once: values written the old way afterwards stay where they are', async () => {
+        await store.endAuction({ lockKeys: [], token: 'none', writes: [{ key: 'sent:a:v:h5', value: 'first', ttlSeconds: 60 }] });
+        expect(await store.regroupValues(['sent'], 'history')).toBe(1);
+        await store.endAuction({ lockKeys: [], token: 'none', writes: [{ key: 'sent:a:v:h6', value: 'late', ttlSeconds: 60 }] });
+
+        expect(await store.regroupValues(['sent'], 'history')).toBe(0);
+
+        expect(await values(['sent:a:v:h6'])).toMatchObject({ values: ['late'] });
+        expect(await history('h5', ['sent:a:v'])).toMatchObject({ values: ['first'] });
+      });
+    });
+
     describe('configuration changes', () => {
       it('reach the listeners', async () => {
         let heard = 0;
