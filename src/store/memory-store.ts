@@ -2,7 +2,7 @@
 // with plain Maps. Every method does all its work synchronously before its promise settles, which
 // is what makes each call atomic here the way one Lua script is atomic in Redis.
 import { pooledRandomHex } from '../ids/random-pool.ts';
-import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, HashRead, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
+import type { AuctionEnd, AuctionStart, AuctionStartResult, ClaimResult, FieldWrite, HashRead, HoldRecord, ReservationOutcome, ReservationRequest, Store } from './store.ts';
 import { MemoryBuckets, type TokenLease, type TokenRequest } from './token-bucket.ts';
 
 interface Counter {
@@ -150,6 +150,7 @@ export class MemoryStore implements Store {
   async endAuction({ lockKeys, token, writes = [], fieldWrites = [], commitIds = [], hold, ifOpen = [] }: AuctionEnd): Promise<boolean> {
     // Refused before anything changes, as the Redis script would never start.
     if (hold) positiveMs(hold.ttlMs, 'ttlMs');
+    checkFieldWrites(fieldWrites);
     const now = this.#tick();
     if (ifOpen.some((id) => !this.#reservations.has(id))) return false;
     for (const id of commitIds) this.#reservations.delete(id);
@@ -159,7 +160,7 @@ export class MemoryStore implements Store {
       this.#counters.delete(write.key);
       this.#values.set(write.key, { value: write.value, expiresAt: now + write.ttlSeconds * 1000 });
     }
-    for (const write of fieldWrites) this.#setField(write.key, write.field, write.value, now + Math.trunc(write.ttlSeconds) * 1000, now);
+    for (const write of fieldWrites) this.#setField(write.key, write.field, write.value, now + write.ttlSeconds * 1000, now);
     for (const key of lockKeys) if (this.#locks.get(key)?.token === token) this.#locks.delete(key);
     return true;
   }
@@ -378,6 +379,15 @@ export function checkLimit(limit: number): void {
 }
 
 /** Whole milliseconds, at least 1: PX/PEXPIRE refuse fractions, and 0 would mean "already gone". */
+/** A hash's lifetime in whole seconds, as EXPIRE takes it: EXPIRE 0 would delete the hash. */
+export function checkFieldWrites(writes: FieldWrite[]): void {
+  for (const write of writes) {
+    if (!Number.isSafeInteger(write.ttlSeconds) || write.ttlSeconds <= 0) {
+      throw new RangeError(`ttlSeconds for ${write.key} ${write.field} must be a positive integer, got ${write.ttlSeconds}`);
+    }
+  }
+}
+
 export function positiveMs(ms: number, name: string): number {
   if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`${name} must be a positive number of milliseconds, got ${ms}`);
   return Math.ceil(ms);

@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { ServiceUnavailable } from '../errors/problems.ts';
 import { pooledRandomHex } from '../ids/random-pool.ts';
-import { checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
+import { checkFieldWrites, checkLimit, checkReservationRequests, positiveMs } from './memory-store.ts';
 import { REFUND, BEGIN_AUCTION, CLAIM_HOLD, COMMIT, END_AUCTION, PUT_HOLD, REGROUP, RELEASE, RELEASE_EXPIRED, RELEASE_LOCK, RESERVE, TAKE_TOKENS } from './redis-scripts.ts';
 import type { DeadlineTable } from '../clock/deadline-table.ts';
 import { commandDeadlines, LuaScript, runScript, type KeyGroup, type ScriptArg, type ScriptCommand } from './script-command.ts';
@@ -169,6 +169,7 @@ export class RedisStore implements Store {
 
   async endAuction({ lockKeys, token, writes = [], fieldWrites = [], commitIds = [], hold, ifOpen = [], unhurried = false }: AuctionEnd): Promise<boolean> {
     if (lockKeys.length === 0 && writes.length === 0 && fieldWrites.length === 0 && commitIds.length === 0 && !hold && ifOpen.length === 0) return true;
+    checkFieldWrites(fieldWrites);
     const hashes = byHash(fieldWrites);
     const keys: KeyGroup[] = [
       this.#keys('', [EXPIRY_KEY]),
@@ -179,10 +180,10 @@ export class RedisStore implements Store {
     ];
     if (hold) keys.push(this.#keys(HOLD, [hold.id]));
     const args: ScriptArg[] = [token, lockKeys.length, writes.length, commitIds.length, ifOpen.length, hold ? '1' : '0', hashes.size, ...ifOpen, ...commitIds];
-    // Whole seconds, as SET EX and EXPIRE take them.
+    // Whole seconds, as SET EX takes them.
     for (const write of writes) args.push(write.value, Math.trunc(write.ttlSeconds), write.onlyIfAbsent ? '1' : '0');
     for (const fields of hashes.values()) {
-      args.push(Math.trunc(Math.max(...fields.map((w) => w.ttlSeconds))), fields.length);
+      args.push(Math.max(...fields.map((w) => w.ttlSeconds)), fields.length);
       for (const write of fields) args.push(write.field, write.value);
     }
     if (hold) args.push(hold.record.payload, JSON.stringify(hold.record.reservationIds), positiveMs(hold.ttlMs, 'ttlMs'));

@@ -602,6 +602,18 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         expect(read).toMatchObject({ locked: true, values: ['long', 'short', 'later', null] });
       });
 
+      it('refuse a lifetime EXPIRE could not apply, changing nothing', async () => {
+        await store.reserve([request('kept', [counter('cap:f', 1, 10)], T0 + 1_000)]);
+        const start = await store.beginAuction(['consumer:f'], 5_000, []);
+        if (!start.locked) throw new Error('unreachable');
+        for (const ttlSeconds of [0, 1.5]) {
+          await expect(store.endAuction({ lockKeys: ['consumer:f'], token: start.token, commitIds: ['kept'], fieldWrites: [field('history:f', 'bought:b', 'x', ttlSeconds)] })).rejects.toThrow(RangeError);
+        }
+        expect(await store.releaseExpired(T0 + 1_000, 10)).toEqual(['kept']);
+        expect(await store.beginAuction([], 5_000, [], [{ key: 'history:f', fields: ['bought:b'] }])).toMatchObject({ locked: true, values: [null] });
+        expect((await store.beginAuction(['consumer:f'], 5_000, [])).locked).toBe(false);
+      });
+
       it('are read by a claim that begins its post\'s auction', async () => {
         await store.endAuction({ lockKeys: [], token: 'none', fieldWrites: [field('history:c', 'sent:a:v', 'stamp')] });
         await store.putHold('hc', { payload: 'p', reservationIds: [] }, 60_000);
