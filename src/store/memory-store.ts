@@ -180,22 +180,11 @@ export class MemoryStore implements Store {
   #read(key: string, now: number): string | null {
     const counter = this.#counter(key, now);
     if (counter) return String(counter.value);
-    const stored = this.#values.get(key);
-    if (!stored) return null;
-    if (stored.expiresAt <= now) {
-      this.#values.delete(key);
-      return null;
-    }
-    return stored.value;
+    return unexpired(this.#values, key, now)?.value ?? null;
   }
 
   #hash(key: string, now: number): StoredHash | undefined {
-    const hash = this.#hashes.get(key);
-    if (hash && hash.expiresAt <= now) {
-      this.#hashes.delete(key);
-      return undefined;
-    }
-    return hash;
+    return unexpired(this.#hashes, key, now);
   }
 
   /** Sets a field; the hash lives until `until` at least, never less than it already would. */
@@ -273,11 +262,8 @@ export class MemoryStore implements Store {
     // Refused before anything changes, as the Redis script would never start.
     const lockTtl = begin ? positiveMs(begin.lockTtlMs, 'lockTtlMs') : 0;
     const now = this.#tick();
-    const hold = this.#holds.get(id);
-    if (!hold || hold.expiresAt <= now) {
-      this.#holds.delete(id);
-      return { state: 'missing' };
-    }
+    const hold = unexpired(this.#holds, id, now);
+    if (!hold) return { state: 'missing' };
     if (hold.claimed) return { state: 'already_claimed' };
     hold.claimed = true;
     for (const reservationId of hold.reservationIds) {
@@ -311,12 +297,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {}
 
   #counter(key: string, now: number): Counter | undefined {
-    const counter = this.#counters.get(key);
-    if (counter && counter.expiresAt <= now) {
-      this.#counters.delete(key);
-      return undefined;
-    }
-    return counter;
+    return unexpired(this.#counters, key, now);
   }
 
   #releaseOne(id: string, now: number): boolean {
@@ -340,11 +321,7 @@ export class MemoryStore implements Store {
     const now = this.#now();
     if (now - this.#lastPurge >= PURGE_EVERY_MS) {
       this.#lastPurge = now;
-      for (const [key, counter] of this.#counters) if (counter.expiresAt <= now) this.#counters.delete(key);
-      for (const [id, hold] of this.#holds) if (hold.expiresAt <= now) this.#holds.delete(id);
-      for (const [key, lock] of this.#locks) if (lock.expiresAt <= now) this.#locks.delete(key);
-      for (const [key, stored] of this.#values) if (stored.expiresAt <= now) this.#values.delete(key);
-      for (const [key, hash] of this.#hashes) if (hash.expiresAt <= now) this.#hashes.delete(key);
+      for (const entries of [this.#counters, this.#holds, this.#locks, this.#values, this.#hashes]) purgeExpired(entries, now);
     }
     return now;
   }
@@ -379,6 +356,18 @@ export function checkLimit(limit: number): void {
 }
 
 /** Whole milliseconds, at least 1: PX/PEXPIRE refuse fractions, and 0 would mean "already gone". */
+/** The entry under `key` while it lives; one found expired is dropped, as Redis expires lazily. */
+function unexpired<T extends { expiresAt: number }>(entries: Map<string, T>, key: string, now: number): T | undefined {
+  const entry = entries.get(key);
+  if (entry === undefined || entry.expiresAt > now) return entry;
+  entries.delete(key);
+  return undefined;
+}
+
+function purgeExpired(entries: Map<string, { expiresAt: number }>, now: number): void {
+  for (const [key, entry] of entries) if (entry.expiresAt <= now) entries.delete(key);
+}
+
 /** A hash's lifetime in whole seconds, as EXPIRE takes it: EXPIRE 0 would delete the hash. */
 export function checkFieldWrites(writes: FieldWrite[]): void {
   for (const write of writes) {

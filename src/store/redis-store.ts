@@ -428,7 +428,7 @@ function startValues(count: number, values: Array<number | string | null>): Arra
 }
 
 /** A name matched literally by SCAN's glob pattern. */
-function globEscaped(name: string): string {
+export function globEscaped(name: string): string {
   return name.replace(/[*?[\]\\]/g, '\\$&');
 }
 

@@ -2,6 +2,7 @@
 // missing: test/support/require-services.ts fails the run instead.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { globEscaped } from '../../src/store/redis-store.ts';
 
 export const TEST_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -22,8 +23,7 @@ export async function forgetRedisPrefix(prefix: string, url = TEST_REDIS_URL): P
     await redis.connect();
     let cursor = '0';
     do {
-      // The prefix matched as itself, even where it holds a character globs give a meaning.
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscaped(prefix)}*`, 'COUNT', 1000);
       if (keys.length > 0) await redis.unlink(...keys);
       cursor = next;
     } while (cursor !== '0');
