@@ -355,7 +355,6 @@ export function checkLimit(limit: number): void {
   if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`limit must be a positive integer, got ${limit}`);
 }
 
-/** Whole milliseconds, at least 1: PX/PEXPIRE refuse fractions, and 0 would mean "already gone". */
 /** The entry under `key` while it lives; one found expired is dropped, as Redis expires lazily. */
 function unexpired<T extends { expiresAt: number }>(entries: Map<string, T>, key: string, now: number): T | undefined {
   const entry = entries.get(key);
@@ -377,6 +376,7 @@ export function checkFieldWrites(writes: FieldWrite[]): void {
   }
 }
 
+/** Whole milliseconds, at least 1: PX/PEXPIRE refuse fractions, and 0 would mean "already gone". */
 export function positiveMs(ms: number, name: string): number {
   if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`${name} must be a positive number of milliseconds, got ${ms}`);
   return Math.ceil(ms);
