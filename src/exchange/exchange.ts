@@ -259,7 +259,7 @@ export class Exchange {
 
     const hold = known ?? (JSON.parse(claim.hold.payload) as HoldPayload);
     const auction = early ?? postAuction(catalog, affiliate, request, hold);
-    const started = earlyReads && begin && claim.start?.locked ? { session: { lockKeys: begin.lockKeys, token: claim.start.token }, values: earlyReads.plan.arrange(claim.start.values) } : null;
+    const started = earlyReads && claim.start?.locked ? { session: { lockKeys: earlyReads.lockKeys, token: claim.start.token }, values: earlyReads.plan.arrange(claim.start.values) } : null;
     try {
       return await this.#postClaimed(request, hold, auction, claimedAt, started);
     } finally {

@@ -1,6 +1,7 @@
 // Section 3.1 `duplicate`, 5.1 dedupe and 5.7 exclusivity: what the exchange remembers about a
 // consumer (by contact hash) decides who may see the lead again — on either store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contactHashes, normalizeEmail, normalizePhone } from '../../src/lead/contact.ts';
 import { accepting, bidding, startBuyerServer, type BuyerServer } from '../support/buyer-server.ts';
 import { sampleLead, startExchange, type TestExchange } from '../support/exchange.ts';
 
@@ -114,7 +115,6 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
     await exchange.admin.activateOnly(a.ids);
     const lead = sampleLead();
     expect((await send(lead)).body.status).toBe('sold');
-    const { contactHashes, normalizeEmail, normalizePhone } = await import('../../src/lead/contact.ts');
     const hashes = contactHashes({ email: normalizeEmail(lead.contact.email), phone: normalizePhone(lead.contact.phone) });
 
     const ping = await exchange.call('POST', '/v1/ping', { token: affiliateKey, body: { vertical: lead.vertical, data: lead.data, contact_hashes: hashes } });
@@ -130,7 +130,6 @@ describe.each(['redis', 'memory'] as const)('consumer memory with the %s store',
     const a = await buyerWith([{ dedupe_days: 0 }], 30);
     await exchange.admin.activateOnly(a.ids);
     const lead = sampleLead();
-    const { contactHashes, normalizeEmail, normalizePhone } = await import('../../src/lead/contact.ts');
     const hashes = contactHashes({ email: normalizeEmail(lead.contact.email), phone: normalizePhone(lead.contact.phone) });
     const again = () => send({ ...sampleLead(), contact: lead.contact }, affiliateKey);
     const DAY = 86_400_000;
