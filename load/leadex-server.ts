@@ -6,10 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { flagsFromEnv, freePort, spawnNode, type Child } from './child.ts';
 import type { FleetBuyer } from './buyer-fleet.ts';
+// The tests' own cleanup of a key prefix (glob characters in it escaped), pointed at the bench's Redis.
+import { forgetRedisPrefix } from '../test/support/services.ts';
 
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -103,21 +104,6 @@ export async function scratchDatabase(label: string, suffix = randomBytes(4).toS
   return { name, url: databaseUrl(name), drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
 }
 
-async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(BENCH_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
   const suffix = randomBytes(4).toString('hex');
   const scratch = await scratchDatabase(options.label ?? 'run', suffix);
@@ -128,13 +114,13 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
     if (process.env.BENCH_KEEP_DB === '1') {
       // Kept to read the lead timelines afterwards; its Redis keys go, they only hold counters.
       process.stderr.write(`kept database ${database} (BENCH_KEEP_DB=1): drop it when done\n`);
-      await deleteRedisPrefix(keyPrefix).catch(() => {});
+      await forgetRedisPrefix(keyPrefix, BENCH_REDIS_URL).catch(() => {});
       return;
     }
     await scratch.drop().catch((error: unknown) => {
       process.stderr.write(`could not drop ${database}: ${String(error)}\n`);
     });
-    await deleteRedisPrefix(keyPrefix).catch(() => {});
+    await forgetRedisPrefix(keyPrefix, BENCH_REDIS_URL).catch(() => {});
   };
 
   try {
