@@ -515,6 +515,11 @@ function warmupEndedBy(t: number, lastGc: MajorGc | undefined | 'not watched', d
   return t >= deadlineS ? 'deadline' : null;
 }
 
+/** The heap at the warm-up mark; a run whose heap never needed a major GC until then has none to read. */
+function heapAtWarmUp(mib: number | null): string {
+  return mib === null ? 'none (no major GC by then)' : `${mib.toFixed(0)} MiB`;
+}
+
 async function runSustained(): Promise<Sustained> {
   log(`sustained: leadex, 10 buyers (${describeLatency(settings.sustainedLatency)}), ${settings.sustainedS} s, ${settings.sustainedRate ? `${settings.sustainedRate}/s` : `max with ${settings.connections} connections`}`);
   const profiled = settings.profile === 'sustained';
@@ -640,7 +645,7 @@ async function runSustained(): Promise<Sustained> {
       const end = samples[samples.length - 1]!;
       log(
         `sustained: ${result.auctionsPerS.toFixed(0)} auctions/s, errors ${result.errors.total}, RSS start ${rssStart.toFixed(0)} warm (${mark.sample.t.toFixed(0)} s, by ${mark.by}) ${mark.sample.rss.toFixed(0)} end ${end.rss.toFixed(0)} MiB` +
-          (retainedEnd !== null ? `, heap after a major GC ${mark.retainedMiB?.toFixed(0) ?? '?'} → ${retainedEnd.toFixed(0)} MiB` : ''),
+          (retainedEnd !== null ? `, heap after a major GC ${heapAtWarmUp(mark.retainedMiB)} → ${retainedEnd.toFixed(0)} MiB` : ''),
       );
       inspector?.close();
       const audit = await stopAndAudit('sustained', leadex, fleet);
@@ -933,7 +938,7 @@ if (sustained) {
   }
   if (sustained.retainedHeapEndMiB !== null) {
     out.push(
-      `  V8 heap in use after a full GC: ${sustained.retainedHeapWarmMiB?.toFixed(0) ?? '?'} MiB after warm-up, ${sustained.retainedHeapEndMiB.toFixed(0)} MiB at the end (forced) ` +
+      `  V8 heap in use after a full GC: ${heapAtWarmUp(sustained.retainedHeapWarmMiB)} after warm-up, ${sustained.retainedHeapEndMiB.toFixed(0)} MiB at the end (forced) ` +
         `(growth that survives a full GC is retained memory, not a lazy collector)`,
     );
   }
