@@ -16,7 +16,7 @@
 //   --connections / BENCH_CONNECTIONS      affiliate connections               (50)
 //   --rate / BENCH_RATE                    offered auctions/s in scenario b    (200)
 //   --rate-driver / BENCH_RATE_DRIVER      autocannon | open                   (open)
-//   --scenarios / BENCH_SCENARIOS          any of a,b,c                        (a,b,c)
+//   --scenarios / BENCH_SCENARIOS          any of a,b,c; none for the sustained run alone   (a,b,c)
 //   --modes / BENCH_MODES                  any of direct,two-phase             (direct,two-phase)
 //   --fleet-procs / BENCH_FLEET_PROCS      buyer fleet processes               (1)
 //   --no-bid-rate / BENCH_NO_BID_RATE      share of pings answered 204         (0.2)
@@ -121,6 +121,11 @@ const settings = {
 };
 if (settings.rateDriver !== 'autocannon' && settings.rateDriver !== 'open') throw new Error('BENCH_RATE_DRIVER is autocannon or open');
 for (const mode of settings.modes) if (mode !== 'direct' && mode !== 'two-phase') throw new Error(`unknown mode ${mode}`);
+// A mistyped name would otherwise match nothing and leave a run that measures less than asked.
+for (const scenario of settings.scenarios) {
+  if (!['a', 'b', 'c', 'none'].includes(scenario)) throw new Error(`unknown scenario ${scenario}: a, b, c, or none for the sustained run alone`);
+}
+if (!['', 'a', 'b', 'c', 'sustained'].includes(settings.profile)) throw new Error(`unknown profile ${settings.profile}: a, b, c or sustained`);
 
 interface Scenario {
   key: string;
