@@ -108,7 +108,8 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
   const suffix = randomBytes(4).toString('hex');
   const scratch = await scratchDatabase(options.label ?? 'run', suffix);
   const database = scratch.name;
-  const keyPrefix = `bench_${suffix}:`;
+  // An env: variant of load/ablate.ts may set its own prefix; drop() must forget that one.
+  const keyPrefix = options.env?.REDIS_KEY_PREFIX ?? `bench_${suffix}:`;
   let child: Child | undefined;
   const drop = async () => {
     if (process.env.BENCH_KEEP_DB === '1') {
