@@ -108,8 +108,10 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
   const suffix = randomBytes(4).toString('hex');
   const scratch = await scratchDatabase(options.label ?? 'run', suffix);
   const database = scratch.name;
-  // An env: variant of load/ablate.ts may set its own prefix; drop() must forget that one.
-  const keyPrefix = options.env?.REDIS_KEY_PREFIX ?? `bench_${suffix}:`;
+  // An env: variant of load/ablate.ts may ask for a prefix of its own (to weigh key length): it
+  // goes inside the run's, so drop() forgets exactly what this leadex wrote and nothing a
+  // developer's own leadex keeps under that prefix in the same Redis.
+  const keyPrefix = `bench_${suffix}:${options.env?.REDIS_KEY_PREFIX ?? ''}`;
   let child: Child | undefined;
   const drop = async () => {
     if (process.env.BENCH_KEEP_DB === '1') {
@@ -133,12 +135,12 @@ export async function startLeadex(options: LeadexOptions): Promise<Leadex> {
       env: {
         DATABASE_URL: databaseUrl(database),
         REDIS_URL: BENCH_REDIS_URL,
-        REDIS_KEY_PREFIX: keyPrefix,
         ADMIN_TOKEN,
         LOG_LEVEL: 'warn',
         HOST: '127.0.0.1',
         PORT: String(port),
         ...options.env,
+        REDIS_KEY_PREFIX: keyPrefix,
       },
       echo: process.env.BENCH_ECHO_LEADEX === '1' ? '[leadex]' : undefined,
     });
