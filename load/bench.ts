@@ -121,11 +121,6 @@ const settings = {
 };
 if (settings.rateDriver !== 'autocannon' && settings.rateDriver !== 'open') throw new Error('BENCH_RATE_DRIVER is autocannon or open');
 for (const mode of settings.modes) if (mode !== 'direct' && mode !== 'two-phase') throw new Error(`unknown mode ${mode}`);
-// A mistyped name would otherwise match nothing and leave a run that measures less than asked.
-for (const scenario of settings.scenarios) {
-  if (!['a', 'b', 'c', 'none'].includes(scenario)) throw new Error(`unknown scenario ${scenario}: a, b, c, or none for the sustained run alone`);
-}
-if (!['', 'a', 'b', 'c', 'sustained'].includes(settings.profile)) throw new Error(`unknown profile ${settings.profile}: a, b, c or sustained`);
 
 interface Scenario {
   key: string;
@@ -141,6 +136,15 @@ const SCENARIOS: Scenario[] = [
   { key: 'b', title: `10 buyers @50ms, ${settings.rate}/s`, buyers: 10, latency: { kind: 'fixed', ms: 50 }, rate: settings.rate },
   { key: 'c', title: '100 buyers @0ms, max', buyers: 100, latency: { kind: 'fixed', ms: 0 } },
 ];
+
+// A mistyped name would otherwise match nothing and leave a run that measures less than asked.
+const SCENARIO_KEYS = SCENARIOS.map((scenario) => scenario.key);
+for (const scenario of settings.scenarios) {
+  if (scenario !== 'none' && !SCENARIO_KEYS.includes(scenario)) throw new Error(`unknown scenario ${scenario}: ${SCENARIO_KEYS.join(', ')}, or none for the sustained run alone`);
+}
+if (settings.profile !== '' && settings.profile !== 'sustained' && !SCENARIO_KEYS.includes(settings.profile)) {
+  throw new Error(`unknown profile ${settings.profile}: ${SCENARIO_KEYS.join(', ')} or sustained`);
+}
 
 // ---- measuring ---------------------------------------------------------------------------------
 
