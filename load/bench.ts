@@ -39,7 +39,7 @@ import { describeLatency, parseLatency, startFleet, type Fleet, type FleetCounts
 import type { Child } from './child.ts';
 import { startFloor } from './floor-server.ts';
 import { attachInspector, attachProfiler, INSPECT_ARGS, profilerOf, type Profiler } from './inspector.ts';
-import { drive, directLead, type DriveResult, type Mode, type RateDriver } from './driver.ts';
+import { drive, directLead, type DriveResult, type Mode, type RateDriver, type TailShape } from './driver.ts';
 import { startLeadex, type Census, type Leadex } from './leadex-server.ts';
 import { describeRecordWait, readBuckets, recordWait, type RecordWait } from './record-wait.ts';
 import { cpuByName, cpuDelta, cpuMs, cpuTimes, ioCounts, machineCpuMs, rssMiB } from './proc.ts';
@@ -276,9 +276,18 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
     const { ping, post } = result.phases;
     log(`  phases: ping p50 ${ping.p50.toFixed(1)} p99 ${ping.p99.toFixed(1)} ms, post p50 ${post.p50.toFixed(1)} p99 ${post.p99.toFixed(1)} ms`);
   }
+  if (scenario.rate) log(`  tail: ${describeTail(result.tail)}`);
   if (record) log(`  ${describeRecordWait(record)}`);
   if (result.errors.total > 0) log(`  errors: ${JSON.stringify(result.errors.byStatus)} conn ${result.errors.connection} timeouts ${result.errors.timeouts} ${result.errors.samples.join(' | ')}`);
   return row;
+}
+
+/** Whether a rate run's p99 is one bad second or the whole run (load/README.md, "The numbers"). */
+function describeTail(tail: TailShape): string {
+  return (
+    `${tail.inWorstSecond} of the ${tail.slowest} auctions at or above the p99 started in second ${tail.worstSecond}; ` +
+    `p99 of the other seconds ${tail.p99WithoutWorstSecond.toFixed(1)} ms`
+  );
 }
 
 /**
@@ -748,7 +757,8 @@ function checks(sustained: Sustained | null): Check[] {
           d <= 15,
           `${leadexB.drive.latency.p99.toFixed(1)} vs ${floorB.drive.latency.p99.toFixed(1)} ms (${d >= 0 ? '+' : ''}${d.toFixed(1)})` +
             // The disk's share of the tail (load/README.md, "b's worst runs are the disk's fsync").
-            (leadexB.record ? `; lead records over 25 ms: ${leadexB.record.over25Ms} of ${leadexB.record.leads}, over 100 ms: ${leadexB.record.over100Ms}` : ''),
+            (leadexB.record ? `; lead records over 25 ms: ${leadexB.record.over25Ms} of ${leadexB.record.leads}, over 100 ms: ${leadexB.record.over100Ms}` : '') +
+            `; leadex's tail: ${describeTail(leadexB.drive.tail)}`,
           'b',
           mode,
         ),

@@ -56,11 +56,55 @@ export interface DriveResult {
    * which one a tail comes from.
    */
   phases?: { ping: LatencySummary; post: LatencySummary };
+  /** Where the slowest 1 % of auctions started: spread over the run (queueing) or bunched (a stall). */
+  tail: TailShape;
   /** Final answer statuses of the auctions: sold, unsold, no_bid, duplicate... */
   outcomes: Record<string, number>;
   /** Non-2xx answers by "<phase> <status>", plus connection errors and timeouts. */
   errors: { total: number; byStatus: Record<string, number>; connection: number; timeouts: number; samples: string[] };
   requests: number;
+}
+
+/**
+ * A p99 over a few thousand auctions is its slowest few dozen. When one stall (a disk flush, a
+ * pause of the host) holds up every auction of one second, they are most of that few dozen and
+ * the p99 reads the stall; when the exchange queues, they come from every second. The second
+ * that started the most of them, and the p99 of the rest of the run, tell the two apart.
+ */
+export interface TailShape {
+  /** The auctions at or above the p99. */
+  slowest: number;
+  /** The whole second of the run, counted from 0, in which the most of them started. */
+  worstSecond: number;
+  /** How many of the slowest started in that second. */
+  inWorstSecond: number;
+  /** p99 of the auctions that started in every other second. */
+  p99WithoutWorstSecond: number;
+}
+
+/** Nearest-rank quantile of an ascending array; NaN when it is empty. */
+function quantile(sorted: ArrayLike<number>, q: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** `latencies[i]` is the auction that started `startsMs[i]` after the run began. */
+export function tailShape(latencies: readonly number[], startsMs: readonly number[]): TailShape {
+  const p99 = quantile(Float64Array.from(latencies).sort(), 0.99);
+  const perSecond = new Map<number, number>();
+  let slowest = 0;
+  for (let i = 0; i < latencies.length; i++) {
+    if (!(latencies[i]! >= p99)) continue;
+    slowest++;
+    const second = Math.floor(startsMs[i]! / 1000);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
+  let worstSecond = 0;
+  let inWorstSecond = 0;
+  for (const [second, count] of perSecond) {
+    if (count > inWorstSecond || (count === inWorstSecond && second < worstSecond)) [worstSecond, inWorstSecond] = [second, count];
+  }
+  const rest = latencies.filter((_, i) => Math.floor(startsMs[i]! / 1000) !== worstSecond);
+  return { slowest, worstSecond, inWorstSecond, p99WithoutWorstSecond: quantile(Float64Array.from(rest).sort(), 0.99) };
 }
 
 // ---- leads -------------------------------------------------------------------------------------
@@ -112,6 +156,9 @@ export function postBody(pingId: string, c: Consumer): string {
 
 class Recorder {
   latencies: number[] = [];
+  /** When each auction in `latencies` started, ms after `origin`. */
+  starts: number[] = [];
+  origin = performance.now();
   readonly phases = { ping: [] as number[], post: [] as number[] };
   outcomes: Record<string, number> = {};
   byStatus: Record<string, number> = {};
@@ -120,9 +167,10 @@ class Recorder {
   requests = 0;
   stopped = false;
 
-  auction(status: string, ms: number): void {
+  auction(status: string, startedAt: number, ms: number): void {
     if (this.stopped) return;
     this.latencies.push(ms);
+    this.starts.push(startedAt - this.origin);
     this.outcomes[status] = (this.outcomes[status] ?? 0) + 1;
   }
 
@@ -140,7 +188,7 @@ class Recorder {
 
   summary(latencies: number[] = this.latencies): LatencySummary {
     const sorted = Float64Array.from(latencies).sort();
-    const at = (q: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+    const at = (q: number) => quantile(sorted, q);
     let sum = 0;
     for (const v of sorted) sum += v;
     return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN, mean: sorted.length ? sum / sorted.length : Number.NaN };
@@ -190,8 +238,8 @@ async function driveAutocannon(options: DriveOptions): Promise<DriveResult> {
               return { ...req, body: directLead() };
             },
             onResponse: (status, body, context) => {
-              const ms = performance.now() - ((context as ChainContext).t0 ?? performance.now());
-              if (status >= 200 && status < 300) rec.auction(statusOf(body), ms);
+              const t0 = (context as ChainContext).t0 ?? performance.now();
+              if (status >= 200 && status < 300) rec.auction(statusOf(body), t0, performance.now() - t0);
               else rec.error('lead', status, body);
             },
           },
@@ -213,7 +261,8 @@ async function driveAutocannon(options: DriveOptions): Promise<DriveResult> {
               if (status < 200 || status >= 300) return rec.error('ping', status, body);
               ctx.pingId = pingIdOf(body);
               // A ping nobody bid on ends the auction here.
-              if (ctx.pingId === null) rec.auction(statusOf(body), performance.now() - (ctx.t0 ?? performance.now()));
+              const t0 = ctx.t0 ?? performance.now();
+              if (ctx.pingId === null) rec.auction(statusOf(body), t0, performance.now() - t0);
             },
           },
           {
@@ -228,13 +277,15 @@ async function driveAutocannon(options: DriveOptions): Promise<DriveResult> {
             },
             onResponse: (status, body, context) => {
               const ctx = context as ChainContext;
-              if (status >= 200 && status < 300) rec.auction(statusOf(body), performance.now() - (ctx.t0 ?? performance.now()));
+              const t0 = ctx.t0 ?? performance.now();
+              if (status >= 200 && status < 300) rec.auction(statusOf(body), t0, performance.now() - t0);
               else rec.error('post', status, body);
             },
           },
         ];
 
   const started = performance.now();
+  rec.origin = started;
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
@@ -267,6 +318,7 @@ function finish(
     auctions,
     auctionsPerS: auctions / elapsedS,
     latency: rec.summary(),
+    tail: tailShape(rec.latencies, rec.starts),
     ...(rec.phases.ping.length > 0 ? { phases: { ping: rec.summary(rec.phases.ping), post: rec.summary(rec.phases.post) } } : {}),
     outcomes: rec.outcomes,
     errors: {
@@ -318,7 +370,7 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
     if (options.mode === 'direct') {
       const answer = await call('/v1/leads', directLead(consumer));
       if (!answer) return;
-      if (answer.status >= 200 && answer.status < 300) rec.auction(statusOf(answer.text), performance.now() - scheduled);
+      if (answer.status >= 200 && answer.status < 300) rec.auction(statusOf(answer.text), scheduled, performance.now() - scheduled);
       else rec.error('lead', answer.status, answer.text);
       return;
     }
@@ -328,17 +380,18 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
     const pinged = performance.now();
     rec.phase('ping', pinged - scheduled);
     const pingId = pingIdOf(ping.text);
-    if (pingId === null) return rec.auction(statusOf(ping.text), pinged - scheduled);
+    if (pingId === null) return rec.auction(statusOf(ping.text), scheduled, pinged - scheduled);
     const post = await call('/v1/post', postBody(pingId, consumer));
     if (!post) return;
     const posted = performance.now();
     if (post.status >= 200 && post.status < 300) {
       rec.phase('post', posted - pinged);
-      rec.auction(statusOf(post.text), posted - scheduled);
+      rec.auction(statusOf(post.text), scheduled, posted - scheduled);
     } else rec.error('post', post.status, post.text);
   };
 
   const started = performance.now();
+  rec.origin = started;
   const end = started + options.durationS * 1000;
   const interval = 1000 / rate;
   const inFlight = new Set<Promise<void>>();
