@@ -285,8 +285,8 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
 /** Whether a rate run's p99 is one bad second or the whole run (load/README.md, "The numbers"). */
 function describeTail(tail: TailShape): string {
   return (
-    `${tail.inWorstSecond} of the ${tail.slowest} auctions at or above the p99 started in second ${tail.worstSecond}; ` +
-    `p99 of the other seconds ${tail.p99WithoutWorstSecond.toFixed(1)} ms`
+    `${tail.inWorstSecond} of the ${tail.slowest} auctions at or above the p99 started in second ${tail.worstSecond}` +
+    `${tail.worstSecondAt ? ` (${tail.worstSecondAt})` : ''}; p99 of the other seconds ${tail.p99WithoutWorstSecond.toFixed(1)} ms`
   );
 }
 

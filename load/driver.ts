@@ -80,6 +80,8 @@ export interface TailShape {
   inWorstSecond: number;
   /** p99 of the auctions that started in every other second. */
   p99WithoutWorstSecond: number;
+  /** Wall-clock start of the worst second (ISO), to find it in leadex's timeline and logs. */
+  worstSecondAt?: string;
 }
 
 /** Nearest-rank quantile of an ascending array; NaN when it is empty. */
@@ -105,6 +107,11 @@ export function tailShape(latencies: readonly number[], startsMs: readonly numbe
   }
   const rest = latencies.filter((_, i) => Math.floor(startsMs[i]! / 1000) !== worstSecond);
   return { slowest, worstSecond, inWorstSecond, p99WithoutWorstSecond: quantile(Float64Array.from(rest).sort(), 0.99) };
+}
+
+function withWallClock(tail: TailShape, origin: number): TailShape {
+  const originWall = Date.now() - (performance.now() - origin);
+  return { ...tail, worstSecondAt: new Date(originWall + tail.worstSecond * 1000).toISOString() };
 }
 
 // ---- leads -------------------------------------------------------------------------------------
@@ -318,7 +325,7 @@ function finish(
     auctions,
     auctionsPerS: auctions / elapsedS,
     latency: rec.summary(),
-    tail: tailShape(rec.latencies, rec.starts),
+    tail: withWallClock(tailShape(rec.latencies, rec.starts), rec.origin),
     ...(rec.phases.ping.length > 0 ? { phases: { ping: rec.summary(rec.phases.ping), post: rec.summary(rec.phases.post) } } : {}),
     outcomes: rec.outcomes,
     errors: {
