@@ -90,7 +90,7 @@ function quantile(sorted: ArrayLike<number>, q: number): number {
 }
 
 /** `latencies[i]` is the auction that started `startsMs[i]` after the run began. */
-export function tailShape(latencies: readonly number[], startsMs: readonly number[]): TailShape {
+function tailShape(latencies: readonly number[], startsMs: readonly number[]): TailShape {
   const p99 = quantile(Float64Array.from(latencies).sort(), 0.99);
   const perSecond = new Map<number, number>();
   let slowest = 0;
