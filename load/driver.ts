@@ -89,9 +89,8 @@ function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-/** `latencies[i]` is the auction that started `startsMs[i]` after the run began. */
-function tailShape(latencies: readonly number[], startsMs: readonly number[]): TailShape {
-  const p99 = quantile(Float64Array.from(latencies).sort(), 0.99);
+/** `latencies[i]` is the auction that started `startsMs[i]` after the run began; `p99` is theirs. */
+function tailShape(latencies: readonly number[], startsMs: readonly number[], p99: number): TailShape {
   const perSecond = new Map<number, number>();
   let slowest = 0;
   for (let i = 0; i < latencies.length; i++) {
@@ -316,6 +315,7 @@ function finish(
   driver: RateDriver,
 ): DriveResult {
   const auctions = rec.latencies.length;
+  const latency = rec.summary();
   return {
     mode: options.mode,
     connections: options.connections,
@@ -324,8 +324,8 @@ function finish(
     elapsedS,
     auctions,
     auctionsPerS: auctions / elapsedS,
-    latency: rec.summary(),
-    tail: withWallClock(tailShape(rec.latencies, rec.starts), rec.origin),
+    latency,
+    tail: withWallClock(tailShape(rec.latencies, rec.starts, latency.p99), rec.origin),
     ...(rec.phases.ping.length > 0 ? { phases: { ping: rec.summary(rec.phases.ping), post: rec.summary(rec.phases.post) } } : {}),
     outcomes: rec.outcomes,
     errors: {
