@@ -39,7 +39,8 @@ import { describeLatency, parseLatency, startFleet, type Fleet, type FleetCounts
 import type { Child } from './child.ts';
 import { startFloor } from './floor-server.ts';
 import { attachInspector, attachProfiler, INSPECT_ARGS, profilerOf, type Profiler } from './inspector.ts';
-import { drive, directLead, type DriveResult, type Mode, type RateDriver, type TailShape } from './driver.ts';
+import { startDriver, type DriverProcess } from './driver-child.ts';
+import { directLead, LATE_MS, type DriveResult, type Mode, type RateDriver } from './driver.ts';
 import { startLeadex, type Census, type Leadex } from './leadex-server.ts';
 import { describeRecordWait, readBuckets, recordWait, type RecordWait } from './record-wait.ts';
 import { cpuByName, cpuDelta, cpuMs, cpuTimes, ioCounts, machineCpuMs, rssMiB } from './proc.ts';
@@ -170,7 +171,7 @@ interface Row {
   fleetMsPerAuction: number;
   /** Whole machine busy share during the run. */
   machineBusy: number;
-  /** The bench process itself (autocannon), ms per auction. */
+  /** The load driver's process (autocannon or the open loop), ms per auction. */
   driverMsPerAuction: number;
   /** Machine busy time not accounted for by exchange, services, fleet, driver or steal, ms per auction. */
   otherMsPerAuction: number;
@@ -225,12 +226,12 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
     svc: cpuByName(SERVICES),
     fleet: fleetCpu(),
     machine: machineCpuMs(),
-    driver: process.cpuUsage(),
+    driver: cpuMs(driver.pid),
   };
-  const result = await drive({ ...loadFor(scenario, server, mode), durationS: scenario.rate ? settings.rateDurationS : settings.durationS });
+  const result = await driver.drive({ ...loadFor(scenario, server, mode), durationS: scenario.rate ? settings.rateDurationS : settings.durationS });
   // Let trailing work of the measured auctions (audit flushes) land in the window.
   await sleep(250);
-  const driverUs = process.cpuUsage(before.driver);
+  const driverMs = cpuMs(driver.pid) - before.driver;
   const after = { cpu: cpuTimes(pid), io: ioCounts(pid), svc: cpuByName(SERVICES), fleet: fleetCpu(), machine: machineCpuMs() };
   const cpu = after.cpu.user + after.cpu.sys - before.cpu.user - before.cpu.sys;
   const record = recordBefore === null ? undefined : recordWait(recordBefore, await readBuckets(server.url));
@@ -253,7 +254,7 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
     servicesMsPerAuction: cpuDelta(before.svc, after.svc) / auctions,
     fleetMsPerAuction: (after.fleet - before.fleet) / auctions,
     machineBusy: (after.machine.busy - before.machine.busy) / Math.max(1, after.machine.total - before.machine.total),
-    driverMsPerAuction: (driverUs.user + driverUs.system) / 1000 / auctions,
+    driverMsPerAuction: driverMs / auctions,
     otherMsPerAuction: 0,
     stealMsPerAuction: (after.machine.steal - before.machine.steal) / auctions,
     rssMiB: rssMiB(pid),
@@ -276,17 +277,21 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
     const { ping, post } = result.phases;
     log(`  phases: ping p50 ${ping.p50.toFixed(1)} p99 ${ping.p99.toFixed(1)} ms, post p50 ${post.p50.toFixed(1)} p99 ${post.p99.toFixed(1)} ms`);
   }
-  if (scenario.rate) log(`  tail: ${describeTail(result.tail)}`);
+  if (scenario.rate) log(`  tail: ${describeTail(result)}`);
   if (record) log(`  ${describeRecordWait(record)}`);
   if (result.errors.total > 0) log(`  errors: ${JSON.stringify(result.errors.byStatus)} conn ${result.errors.connection} timeouts ${result.errors.timeouts} ${result.errors.samples.join(' | ')}`);
   return row;
 }
 
-/** Whether a rate run's p99 is one bad second or the whole run (load/README.md, "The numbers"). */
-function describeTail(tail: TailShape): string {
+/**
+ * Whether a rate run's p99 is one bad second or the whole run, and how much of it the driver's
+ * own late starts make (load/README.md, "The numbers").
+ */
+function describeTail({ tail, late }: DriveResult): string {
   return (
     `${tail.inWorstSecond} of the ${tail.slowest} auctions at or above the p99 started in second ${tail.worstSecond}` +
-    `${tail.worstSecondAt ? ` (${tail.worstSecondAt})` : ''}; p99 of the other seconds ${tail.p99WithoutWorstSecond.toFixed(1)} ms`
+    `${tail.worstSecondAt ? ` (${tail.worstSecondAt})` : ''}; p99 of the other seconds ${tail.p99WithoutWorstSecond.toFixed(1)} ms` +
+    (late ? `; the driver started ${late.count} auctions ${LATE_MS} ms or more late (${late.inSlowest} of the slowest), the latest by ${late.maxMs.toFixed(1)} ms` : '')
   );
 }
 
@@ -436,7 +441,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
 
     for (const [i, mode] of settings.modes.entries()) {
       const warmupS = i === 0 ? Math.max(settings.startWarmupS, settings.warmupS) : settings.warmupS;
-      for (const server of servers) if (warmupS > 0) await drive({ ...loadFor(scenario, server, mode), durationS: warmupS });
+      for (const server of servers) if (warmupS > 0) await driver.drive({ ...loadFor(scenario, server, mode), durationS: warmupS });
       await sleep(200);
       const runs: Row[] = [];
       for (let rep = 1; rep <= settings.repeat; rep++) {
@@ -629,7 +634,7 @@ async function runSustained(): Promise<Sustained> {
       await profiler?.start();
       const cpu0 = cpuMs(leadex.pid);
       const machine0 = machineCpuMs();
-      const result = await drive({
+      const result = await driver.drive({
         url: leadex.url,
         apiKey: leadex.apiKey,
         mode: 'direct',
@@ -758,7 +763,7 @@ function checks(sustained: Sustained | null): Check[] {
           `${leadexB.drive.latency.p99.toFixed(1)} vs ${floorB.drive.latency.p99.toFixed(1)} ms (${d >= 0 ? '+' : ''}${d.toFixed(1)})` +
             // The disk's share of the tail (load/README.md, "b's worst runs are the disk's fsync").
             (leadexB.record ? `; lead records over 25 ms: ${leadexB.record.over25Ms} of ${leadexB.record.leads}, over 100 ms: ${leadexB.record.over100Ms}` : '') +
-            `; leadex's tail: ${describeTail(leadexB.drive.tail)}`,
+            `; leadex's tail: ${describeTail(leadexB.drive)}`,
           'b',
           mode,
         ),
@@ -913,12 +918,16 @@ const startedAt = new Date();
 log(`settings ${JSON.stringify({ ...settings, sustainedLatency: describeLatency(settings.sustainedLatency) })}`);
 let sustained: Sustained | null = null;
 let failure: unknown = null;
+// One driver for the whole bench: its code stays warm from run to run, as it did in-process.
+const driver: DriverProcess = await startDriver();
 try {
   for (const scenario of SCENARIOS) if (settings.scenarios.includes(scenario.key)) await runScenario(scenario);
   if (settings.sustainedS > 0) sustained = await runSustained();
 } catch (error) {
   failure = error;
   log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+} finally {
+  await driver.stop();
 }
 
 const results = checks(sustained);

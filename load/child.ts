@@ -1,5 +1,6 @@
-// Child processes of the bench (buyer fleet, floor, leadex): started with `node`, each talks
-// back over stdout JSON lines; stop() is SIGTERM, then SIGKILL if it lingers.
+// Child processes of the bench (buyer fleet, floor, leadex, load driver): started with `node`,
+// each talks back over stdout JSON lines (the driver takes its commands on stdin); stop() is
+// SIGTERM, then SIGKILL if it lingers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -29,6 +30,8 @@ export interface SpawnOptions {
   echo?: string;
   /** Keep JSON lines (default true); the fleet prints only a few. */
   keepJson?: boolean;
+  /** Give the child a stdin pipe (`child.process.stdin`) instead of none. */
+  stdin?: boolean;
 }
 
 const TAIL = 50;
@@ -42,7 +45,7 @@ export function spawnNode(options: SpawnOptions): Child {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...(options.args ?? [])], {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`could not start ${options.script}`);
   const tail: string[] = [];

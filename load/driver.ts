@@ -58,6 +58,11 @@ export interface DriveResult {
   phases?: { ping: LatencySummary; post: LatencySummary };
   /** Where the slowest 1 % of auctions started: spread over the run (queueing) or bunched (a stall). */
   tail: TailShape;
+  /**
+   * Open-loop driver only: auctions the driver itself started late (its own loop held up past
+   * their scheduled start), which an open-loop latency charges to the exchange.
+   */
+  late?: LateStarts;
   /** Final answer statuses of the auctions: sold, unsold, no_bid, duplicate... */
   outcomes: Record<string, number>;
   /** Non-2xx answers by "<phase> <status>", plus connection errors and timeouts. */
@@ -84,6 +89,18 @@ export interface TailShape {
   worstSecondAt?: string;
 }
 
+export interface LateStarts {
+  /** Auctions started at least LATE_MS after their scheduled start. */
+  count: number;
+  /** Of the auctions at or above the p99, those started that late. */
+  inSlowest: number;
+  /** The latest start, ms after its schedule. */
+  maxMs: number;
+}
+
+/** A start this late is the driver's stall, not its timer's ordinary jitter (about 1 ms). */
+export const LATE_MS = 5;
+
 /** Nearest-rank quantile of an ascending array; NaN when it is empty. */
 function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
@@ -106,6 +123,19 @@ function tailShape(latencies: readonly number[], startsMs: readonly number[], p9
   }
   const rest = latencies.filter((_, i) => Math.floor(startsMs[i]! / 1000) !== worstSecond);
   return { slowest, worstSecond, inWorstSecond, p99WithoutWorstSecond: quantile(Float64Array.from(rest).sort(), 0.99) };
+}
+
+function lateStarts(latencies: readonly number[], lags: readonly number[], p99: number): LateStarts {
+  let count = 0;
+  let inSlowest = 0;
+  let maxMs = 0;
+  for (let i = 0; i < lags.length; i++) {
+    maxMs = Math.max(maxMs, lags[i]!);
+    if (!(lags[i]! >= LATE_MS)) continue;
+    count++;
+    if (latencies[i]! >= p99) inSlowest++;
+  }
+  return { count, inSlowest, maxMs };
 }
 
 function withWallClock(tail: TailShape, origin: number): TailShape {
@@ -164,6 +194,8 @@ class Recorder {
   latencies: number[] = [];
   /** When each auction in `latencies` started, ms after `origin`. */
   starts: number[] = [];
+  /** How late the driver started each auction in `latencies`, ms (0 where it cannot tell). */
+  lags: number[] = [];
   origin = performance.now();
   readonly phases = { ping: [] as number[], post: [] as number[] };
   outcomes: Record<string, number> = {};
@@ -173,10 +205,11 @@ class Recorder {
   requests = 0;
   stopped = false;
 
-  auction(status: string, startedAt: number, ms: number): void {
+  auction(status: string, startedAt: number, ms: number, lag = 0): void {
     if (this.stopped) return;
     this.latencies.push(ms);
     this.starts.push(startedAt - this.origin);
+    this.lags.push(lag);
     this.outcomes[status] = (this.outcomes[status] ?? 0) + 1;
   }
 
@@ -365,19 +398,19 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
   };
 
   let lastAnswer = 0;
-  const auction = async (scheduled: number): Promise<void> => {
+  const auction = async (scheduled: number, lag: number): Promise<void> => {
     try {
-      await runAuction(scheduled);
+      await runAuction(scheduled, lag);
     } finally {
       lastAnswer = performance.now();
     }
   };
-  const runAuction = async (scheduled: number): Promise<void> => {
+  const runAuction = async (scheduled: number, lag: number): Promise<void> => {
     const consumer = nextConsumer();
     if (options.mode === 'direct') {
       const answer = await call('/v1/leads', directLead(consumer));
       if (!answer) return;
-      if (answer.status >= 200 && answer.status < 300) rec.auction(statusOf(answer.text), scheduled, performance.now() - scheduled);
+      if (answer.status >= 200 && answer.status < 300) rec.auction(statusOf(answer.text), scheduled, performance.now() - scheduled, lag);
       else rec.error('lead', answer.status, answer.text);
       return;
     }
@@ -387,13 +420,13 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
     const pinged = performance.now();
     rec.phase('ping', pinged - scheduled);
     const pingId = pingIdOf(ping.text);
-    if (pingId === null) return rec.auction(statusOf(ping.text), scheduled, pinged - scheduled);
+    if (pingId === null) return rec.auction(statusOf(ping.text), scheduled, pinged - scheduled, lag);
     const post = await call('/v1/post', postBody(pingId, consumer));
     if (!post) return;
     const posted = performance.now();
     if (post.status >= 200 && post.status < 300) {
       rec.phase('post', posted - pinged);
-      rec.auction(statusOf(post.text), scheduled, posted - scheduled);
+      rec.auction(statusOf(post.text), scheduled, posted - scheduled, lag);
     } else rec.error('post', post.status, post.text);
   };
 
@@ -408,7 +441,8 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
       const now = performance.now();
       // Every auction whose slot has come, even if the previous ones have not answered.
       while (started + sent * interval <= Math.min(now, end)) {
-        const p = auction(started + sent * interval).finally(() => inFlight.delete(p));
+        const scheduled = started + sent * interval;
+        const p = auction(scheduled, now - scheduled).finally(() => inFlight.delete(p));
         inFlight.add(p);
         sent++;
       }
@@ -424,7 +458,8 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
   const unfinished = inFlight.size;
   const elapsedS = (Math.max(end, lastAnswer) - started) / 1000;
   await pool.destroy().catch(() => {});
-  return finish(options, rec, elapsedS, connectionErrors, timeouts + unfinished, requests, 'open');
+  const result = finish(options, rec, elapsedS, connectionErrors, timeouts + unfinished, requests, 'open');
+  return { ...result, late: lateStarts(rec.latencies, rec.lags, result.latency.p99) };
 }
 
 export function drive(options: DriveOptions): Promise<DriveResult> {

@@ -1,0 +1,81 @@
+// The load driver in a process of its own. The bench process also samples /proc, talks to the
+// inspectors and keeps every run's results; in one event loop with the driver, its work and its
+// garbage collections delayed the driver's scheduled auctions, and an open-loop latency counts
+// from the scheduled start, so those delays read as the exchange's. Here the driver's loop does
+// nothing else: the bench sends it one drive at a time as a JSON line on stdin and reads the
+// result back on stdout.
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { flagsFromEnv, spawnNode } from './child.ts';
+import { drive, type DriveOptions, type DriveResult } from './driver.ts';
+
+interface Command {
+  n: number;
+  options: DriveOptions;
+}
+
+async function runChild(): Promise<void> {
+  // One drive at a time, in order: two at once would measure each other.
+  let queue = Promise.resolve();
+  createInterface({ input: process.stdin })
+    .on('line', (line) => {
+      const { n, options } = JSON.parse(line) as Command;
+      queue = queue.then(async () => {
+        try {
+          const result = await drive(options);
+          process.stdout.write(`${JSON.stringify({ event: `driven:${n}`, result })}\n`);
+        } catch (error) {
+          process.stdout.write(`${JSON.stringify({ event: `driven:${n}`, error: String((error as Error).stack ?? error) })}\n`);
+        }
+      });
+    })
+    // The bench closing our stdin (or dying) ends the driver once its last drive has answered.
+    .on('close', () => void queue.then(() => process.exit(0)));
+  process.stdout.write(`${JSON.stringify({ event: 'ready' })}\n`);
+}
+
+// ---- the parent's handle ---------------------------------------------------------------------
+
+export interface DriverProcess {
+  readonly pid: number;
+  drive(options: DriveOptions): Promise<DriveResult>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A young generation of 2 MiB, collected on the main thread alone. With V8's default (tens of
+ * MiB on this host), the driver's scavenges came every few seconds and took 20-54 ms, waiting
+ * for helper threads on two busy cores; every auction due meanwhile started late by as much.
+ * Small ones take 1-2 ms (load/README.md, "The driver's own late starts").
+ */
+const DRIVER_NODE_ARGS = ['--max-semi-space-size=2', '--single-threaded-gc'];
+
+/** `BENCH_DRIVER_NODE_ARGS`, when set (even empty), replaces the driver's Node flags. */
+export async function startDriver(): Promise<DriverProcess> {
+  const child = spawnNode({
+    script: fileURLToPath(import.meta.url),
+    nodeArgs: process.env.BENCH_DRIVER_NODE_ARGS === undefined ? DRIVER_NODE_ARGS : flagsFromEnv('BENCH_DRIVER_NODE_ARGS'),
+    stdin: true,
+    echo: '[driver]',
+    keepJson: false,
+  });
+  await child.waitFor('ready');
+  let sent = 0;
+  return {
+    pid: child.pid,
+    async drive(options) {
+      const n = ++sent;
+      const answer = child.waitFor(`driven:${n}`, (options.durationS + 2 * (options.timeoutS ?? 10) + 60) * 1000);
+      child.process.stdin!.write(`${JSON.stringify({ n, options } satisfies Command)}\n`);
+      const line = await answer;
+      if (typeof line.error === 'string') throw new Error(`the driver failed: ${line.error}`);
+      return line.result as DriveResult;
+    },
+    async stop() {
+      child.process.stdin!.end();
+      await child.stop();
+    },
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runChild();
