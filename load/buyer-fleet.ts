@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { flagsFromEnv, spawnNode, type Child } from './child.ts';
+import { flagsFromEnv, SHORT_PAUSES, spawnNode, type Child } from './child.ts';
 
 // ---- configuration ---------------------------------------------------------------------------
 
@@ -335,19 +335,6 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-/**
- * The fleet stands for buyers on other machines, answering both exchanges alike. With V8's
- * default young generation (tens of MiB here) its scavenges took up to 33 ms on two busy cores,
- * holding every buyer's answers at once; a 2 MiB one collected on the main thread keeps them
- * near 1 ms, as for the driver (load/README.md, "The driver's own late starts").
- * `BENCH_FLEET_NODE_ARGS`, when set (even empty), replaces these flags.
- */
-const FLEET_NODE_ARGS = ['--max-semi-space-size=2', '--single-threaded-gc'];
-
-function fleetNodeArgs(): string[] {
-  return process.env.BENCH_FLEET_NODE_ARGS === undefined ? FLEET_NODE_ARGS : flagsFromEnv('BENCH_FLEET_NODE_ARGS');
-}
-
 export async function startFleet(config: Partial<FleetConfig> & { buyers: number }): Promise<Fleet> {
   const processes = Math.max(1, Math.min(config.processes ?? 1, config.buyers));
   const script = fileURLToPath(import.meta.url);
@@ -357,7 +344,9 @@ export async function startFleet(config: Partial<FleetConfig> & { buyers: number
     for (let p = 0; p < processes; p++) {
       const count = Math.floor(config.buyers / processes) + (p < config.buyers % processes ? 1 : 0);
       const childConfig = { ...DEFAULT_BEHAVIOUR, ...config, buyers: count, firstIndex: first, seed: (config.seed ?? Date.now()) + p };
-      const child = spawnNode({ script, nodeArgs: fleetNodeArgs(), env: { FLEET_CONFIG: JSON.stringify(childConfig) }, echo: '[fleet]', keepJson: false });
+      // One pause of the fleet holds every buyer's answers at once (load/README.md, "The fleet's
+      // pauses, too"). BENCH_FLEET_NODE_ARGS, when set (even empty), replaces these flags.
+      const child = spawnNode({ script, nodeArgs: flagsFromEnv('BENCH_FLEET_NODE_ARGS', SHORT_PAUSES), env: { FLEET_CONFIG: JSON.stringify(childConfig) }, echo: '[fleet]', keepJson: false });
       const ready = await child.waitFor('ready');
       children.push({ child, control: ready.control as string, buyers: ready.buyers as FleetBuyer[] });
       first += count;

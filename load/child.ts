@@ -36,10 +36,21 @@ export interface SpawnOptions {
 
 const TAIL = 50;
 
-/** Node/V8 flags from an environment variable (`BENCH_LEADEX_NODE_ARGS`, `BENCH_FLOOR_NODE_ARGS`), split on spaces. */
-export function flagsFromEnv(name: string): string[] {
-  return process.env[name]?.split(/\s+/).filter(Boolean) ?? [];
+/**
+ * Node/V8 flags from an environment variable (`BENCH_LEADEX_NODE_ARGS`, `BENCH_FLOOR_NODE_ARGS`),
+ * split on spaces; `fallback` when it is not set at all (set and empty means no flags).
+ */
+export function flagsFromEnv(name: string, fallback: string[] = []): string[] {
+  return process.env[name]?.split(/\s+/).filter(Boolean) ?? fallback;
 }
+
+/**
+ * For the bench's stand-ins for other machines (the driver, the fleet): a young generation of 2
+ * MiB, collected on the main thread alone. With V8's default, tens of MiB on this host, their
+ * scavenges took 20-54 ms waiting for helper threads on two busy cores, and held every auction
+ * they were part of; small ones take 1-2 ms (load/README.md, "The driver's own late starts").
+ */
+export const SHORT_PAUSES = ['--max-semi-space-size=2', '--single-threaded-gc'];
 
 export function spawnNode(options: SpawnOptions): Child {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...(options.args ?? [])], {

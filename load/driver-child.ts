@@ -7,7 +7,7 @@
 import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { flagsFromEnv, spawnNode } from './child.ts';
+import { flagsFromEnv, SHORT_PAUSES, spawnNode } from './child.ts';
 import { drive, type DriveOptions, type DriveResult } from './driver.ts';
 
 interface Command {
@@ -44,14 +44,6 @@ export interface DriverProcess {
 }
 
 /**
- * A young generation of 2 MiB, collected on the main thread alone. With V8's default (tens of
- * MiB on this host), the driver's scavenges came every few seconds and took 20-54 ms, waiting
- * for helper threads on two busy cores; every auction due meanwhile started late by as much.
- * Small ones take 1-2 ms (load/README.md, "The driver's own late starts").
- */
-const DRIVER_NODE_ARGS = ['--max-semi-space-size=2', '--single-threaded-gc'];
-
-/**
  * The driver stands for affiliates on other machines; on this one it shares two cores with the
  * exchange, its services and the fleet, and a start it makes late counts against the exchange.
  * A higher scheduling priority lets it start on time (it needs a tenth of a core at 200
@@ -68,11 +60,11 @@ function favour(pid: number): void {
   }
 }
 
-/** `BENCH_DRIVER_NODE_ARGS`, when set (even empty), replaces the driver's Node flags. */
+/** `BENCH_DRIVER_NODE_ARGS`, when set (even empty), replaces the driver's Node flags (SHORT_PAUSES). */
 export async function startDriver(): Promise<DriverProcess> {
   const child = spawnNode({
     script: fileURLToPath(import.meta.url),
-    nodeArgs: process.env.BENCH_DRIVER_NODE_ARGS === undefined ? DRIVER_NODE_ARGS : flagsFromEnv('BENCH_DRIVER_NODE_ARGS'),
+    nodeArgs: flagsFromEnv('BENCH_DRIVER_NODE_ARGS', SHORT_PAUSES),
     stdin: true,
     echo: '[driver]',
     keepJson: false,
