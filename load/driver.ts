@@ -359,6 +359,8 @@ function finish(
     auctionsPerS: auctions / elapsedS,
     latency,
     tail: withWallClock(tailShape(rec.latencies, rec.starts, latency.p99), rec.origin),
+    // Only the open loop knows each auction's schedule, so only it can tell a late start.
+    ...(driver === 'open' ? { late: lateStarts(rec.latencies, rec.lags, latency.p99) } : {}),
     ...(rec.phases.ping.length > 0 ? { phases: { ping: rec.summary(rec.phases.ping), post: rec.summary(rec.phases.post) } } : {}),
     outcomes: rec.outcomes,
     errors: {
@@ -458,8 +460,7 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
   const unfinished = inFlight.size;
   const elapsedS = (Math.max(end, lastAnswer) - started) / 1000;
   await pool.destroy().catch(() => {});
-  const result = finish(options, rec, elapsedS, connectionErrors, timeouts + unfinished, requests, 'open');
-  return { ...result, late: lateStarts(rec.latencies, rec.lags, result.latency.p99) };
+  return finish(options, rec, elapsedS, connectionErrors, timeouts + unfinished, requests, 'open');
 }
 
 export function drive(options: DriveOptions): Promise<DriveResult> {
