@@ -23,7 +23,7 @@ async function runChild(): Promise<void> {
       const { n, options } = JSON.parse(line) as Command;
       queue = queue.then(async () => {
         try {
-          const result = await drive(options);
+          const result = await drive(options, { onWindow: () => process.stdout.write(`${JSON.stringify({ event: `window:${n}` })}\n`) });
           process.stdout.write(`${JSON.stringify({ event: `driven:${n}`, result })}\n`);
         } catch (error) {
           process.stdout.write(`${JSON.stringify({ event: `driven:${n}`, error: String((error as Error).stack ?? error) })}\n`);
@@ -39,7 +39,8 @@ async function runChild(): Promise<void> {
 
 export interface DriverProcess {
   readonly pid: number;
-  drive(options: DriveOptions): Promise<DriveResult>;
+  /** `onWindow` is called as the measured window starts (after `options.leadInS`). */
+  drive(options: DriveOptions, onWindow?: () => void): Promise<DriveResult>;
   stop(): Promise<void>;
 }
 
@@ -74,9 +75,10 @@ export async function startDriver(): Promise<DriverProcess> {
   let sent = 0;
   return {
     pid: child.pid,
-    async drive(options) {
+    async drive(options, onWindow) {
       const n = ++sent;
-      const answer = child.waitFor(`driven:${n}`, (options.durationS + 2 * (options.timeoutS ?? 10) + 60) * 1000);
+      const answer = child.waitFor(`driven:${n}`, ((options.leadInS ?? 0) + options.durationS + 2 * (options.timeoutS ?? 10) + 60) * 1000);
+      if (onWindow) void child.waitFor(`window:${n}`, ((options.leadInS ?? 0) + 60) * 1000).then(onWindow, () => {});
       child.process.stdin!.write(`${JSON.stringify({ n, options } satisfies Command)}\n`);
       const line = await answer;
       if (typeof line.error === 'string') throw new Error(`the driver failed: ${line.error}`);

@@ -29,6 +29,17 @@ export interface DriveOptions {
   rateDriver?: RateDriver;
   /** Request timeout in seconds (default 10). */
   timeoutS?: number;
+  /**
+   * Open loop only: seconds of the same load before the measured `durationS`, which follow
+   * without a gap. Auctions scheduled in the lead-in run but are not recorded.
+   */
+  leadInS?: number;
+}
+
+/** What the caller learns during a drive. */
+export interface DriveHooks {
+  /** The measured window starts (after the lead-in; at once without one). */
+  onWindow?: () => void;
 }
 
 export interface LatencySummary {
@@ -376,9 +387,11 @@ function finish(
 
 // ---- open loop (fixed rate on an even schedule) -------------------------------------------------
 
-async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
+async function driveOpenLoop(options: DriveOptions, hooks: DriveHooks): Promise<DriveResult> {
   const rate = options.rate!;
   const rec = new Recorder();
+  // The lead-in's auctions are recorded here and dropped.
+  const unrecorded = new Recorder();
   const pool = new Pool(options.url, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const headers = { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' };
   const timeoutMs = (options.timeoutS ?? 10) * 1000;
@@ -386,13 +399,15 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
   let timeouts = 0;
   let requests = 0;
 
-  const call = async (path: string, body: string): Promise<{ status: number; text: string } | null> => {
-    requests++;
+  const call = async (path: string, body: string, rec: Recorder): Promise<{ status: number; text: string } | null> => {
+    const counted = rec !== unrecorded;
+    if (counted) requests++;
     try {
       const response = await pool.request({ path, method: 'POST', headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
       return { status: response.statusCode, text: await response.body.text() };
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
+      if (!counted) return null;
       if (code.includes('TIMEOUT')) timeouts++;
       else connectionErrors++;
       return null;
@@ -400,30 +415,30 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
   };
 
   let lastAnswer = 0;
-  const auction = async (scheduled: number, lag: number): Promise<void> => {
+  const auction = async (scheduled: number, lag: number, rec: Recorder): Promise<void> => {
     try {
-      await runAuction(scheduled, lag);
+      await runAuction(scheduled, lag, rec);
     } finally {
-      lastAnswer = performance.now();
+      if (rec !== unrecorded) lastAnswer = performance.now();
     }
   };
-  const runAuction = async (scheduled: number, lag: number): Promise<void> => {
+  const runAuction = async (scheduled: number, lag: number, rec: Recorder): Promise<void> => {
     const consumer = nextConsumer();
     if (options.mode === 'direct') {
-      const answer = await call('/v1/leads', directLead(consumer));
+      const answer = await call('/v1/leads', directLead(consumer), rec);
       if (!answer) return;
       if (answer.status >= 200 && answer.status < 300) rec.auction(statusOf(answer.text), scheduled, performance.now() - scheduled, lag);
       else rec.error('lead', answer.status, answer.text);
       return;
     }
-    const ping = await call('/v1/ping', pingBody(consumer));
+    const ping = await call('/v1/ping', pingBody(consumer), rec);
     if (!ping) return;
     if (ping.status < 200 || ping.status >= 300) return rec.error('ping', ping.status, ping.text);
     const pinged = performance.now();
     rec.phase('ping', pinged - scheduled);
     const pingId = pingIdOf(ping.text);
     if (pingId === null) return rec.auction(statusOf(ping.text), scheduled, pinged - scheduled, lag);
-    const post = await call('/v1/post', postBody(pingId, consumer));
+    const post = await call('/v1/post', postBody(pingId, consumer), rec);
     if (!post) return;
     const posted = performance.now();
     if (post.status >= 200 && post.status < 300) {
@@ -433,19 +448,28 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
   };
 
   const started = performance.now();
-  rec.origin = started;
-  const end = started + options.durationS * 1000;
+  // One schedule from the lead-in's start to the window's end, so the window begins on the beat.
+  const windowStart = started + (options.leadInS ?? 0) * 1000;
+  rec.origin = windowStart;
+  const end = windowStart + options.durationS * 1000;
   const interval = 1000 / rate;
   const inFlight = new Set<Promise<void>>();
+  const leadIn = new Set<Promise<void>>();
   let sent = 0;
+  let windowOpen = false;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
       // Every auction whose slot has come, even if the previous ones have not answered.
       while (started + sent * interval <= Math.min(now, end)) {
         const scheduled = started + sent * interval;
-        const p = auction(scheduled, now - scheduled).finally(() => inFlight.delete(p));
-        inFlight.add(p);
+        const measured = scheduled >= windowStart;
+        if (measured && !windowOpen) {
+          windowOpen = true;
+          hooks.onWindow?.();
+        }
+        const p = auction(scheduled, now - scheduled, measured ? rec : unrecorded).finally(() => (measured ? inFlight : leadIn).delete(p));
+        (measured ? inFlight : leadIn).add(p);
         sent++;
       }
       if (now >= end) return resolve();
@@ -458,12 +482,15 @@ async function driveOpenLoop(options: DriveOptions): Promise<DriveResult> {
   await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, timeoutMs * 2 + 1000))]);
   rec.stopped = true;
   const unfinished = inFlight.size;
-  const elapsedS = (Math.max(end, lastAnswer) - started) / 1000;
+  const elapsedS = (Math.max(end, lastAnswer) - windowStart) / 1000;
+  await Promise.allSettled([...leadIn]);
   await pool.destroy().catch(() => {});
   return finish(options, rec, elapsedS, connectionErrors, timeouts + unfinished, requests, 'open');
 }
 
-export function drive(options: DriveOptions): Promise<DriveResult> {
-  if (options.rate && options.rateDriver === 'open') return driveOpenLoop(options);
+export function drive(options: DriveOptions, hooks: DriveHooks = {}): Promise<DriveResult> {
+  if (options.rate && options.rateDriver === 'open') return driveOpenLoop(options, hooks);
+  if (options.leadInS) throw new Error('a lead-in is for the open loop (an offered rate) only');
+  hooks.onWindow?.();
   return driveAutocannon(options);
 }
