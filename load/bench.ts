@@ -5,8 +5,8 @@
 //   --duration / BENCH_DURATION_S          measured seconds per run            (5)
 //   --rate-duration / BENCH_RATE_DURATION_S  measured seconds per run at an offered
 //                                          rate (scenario b), where p99 is the target   (20)
-//   --lead-in / BENCH_LEAD_IN_S            at an offered rate, unmeasured seconds of the same
-//                                          load just before each measured run, 0 for none   (2)
+//   --lead-in / BENCH_LEAD_IN_S            at an offered rate (open loop), unmeasured seconds of
+//                                          the same load just before each measured run, 0 for none   (2)
 //   --warmup / BENCH_WARMUP_S              unmeasured seconds before each mode's runs  (2)
 //   --start-warmup / BENCH_START_WARMUP_S  unmeasured seconds before a scenario's first mode,
 //                                          while both exchanges are fresh processes   (10)
@@ -235,11 +235,12 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
   let before: ReturnType<typeof snapshot>;
   let recordBefore: Promise<Buckets> | null;
   let result: DriveResult;
-  if (scenario.rate && settings.leadInS > 0) {
+  if (scenario.rate && settings.rateDriver === 'open' && settings.leadInS > 0) {
     // The measured window starts after a lead-in of the same load, with no gap: a run's first
     // second is then not also the exchange's first second after sitting idle through the other
     // exchange's run (load/README.md, "The first second after idle"). The counters are read
-    // as the window opens.
+    // as the window opens; what the lead-in's auctions answered is dropped, as the warm-up's is.
+    // autocannon's rate driver has no lead-in.
     let opened: { before: ReturnType<typeof snapshot>; record: Promise<Buckets> | null } | undefined;
     result = await driver.drive({ ...load, leadInS: settings.leadInS }, () => {
       opened = { before: snapshot(), record: target === 'leadex' ? readBuckets(server.url) : null };

@@ -44,8 +44,7 @@ const EMPTY_LOAD: Load = { verticals: new Map(), affiliates: new Map(), buyers: 
 
 // A row that reads as it did at the last load keeps the object made from it then. Objects are
 // never changed in place, so what is cached per object (signing keys, breaker signatures, cap
-// counters) stays right; and the periodic reload, which mostly finds nothing new, no longer hands
-// the hot path a fresh set of objects every 30 s for its optimised code to meet as strangers.
+// counters) stays right, and stays made: the periodic reload mostly finds nothing new.
 function reuseUnchanged<R, T>(rows: readonly R[], idOf: (row: R) => string, toValue: (row: R) => T, before: Map<string, Loaded<T>>): Map<string, Loaded<T>> {
   const loaded = new Map<string, Loaded<T>>();
   for (const row of rows) {
