@@ -31,7 +31,7 @@
 //   --repeat / BENCH_REPEAT                measured runs per scenario, mode and server, floor and
 //                                          leadex alternating; the least disturbed repetition
 //                                          (fewest CPU ms taken by other processes), both its
-//                                          runs, is reported, and every one's ratios listed (1)
+//                                          runs, is reported; a's and b's checks list them all (1)
 //   --quiet-wait / BENCH_QUIET_WAIT_S      before each measured run, wait up to this long for
 //   --quiet-busy / BENCH_QUIET_BUSY        the machine to be at most this busy   (20, 0.25)
 import { mkdirSync, writeFileSync } from 'node:fs';
