@@ -239,7 +239,7 @@ async function measure(scenario: Scenario, server: Server, mode: Mode, fleet: Fl
   if (scenario.rate && settings.rateDriver === 'open' && settings.leadInS > 0) {
     // The measured window starts after a lead-in of the same load, with no gap: a run's first
     // second is then not also the exchange's first second after sitting idle through the other
-    // exchange's run (load/README.md, "The first second after idle"). The counters are read
+    // exchange's run (load/FINDINGS.md, "The first second after idle"). The counters are read
     // as the window opens; what the lead-in's auctions answered is dropped, as the warm-up's is.
     // autocannon's rate driver has no lead-in.
     let opened: { before: ReturnType<typeof snapshot>; record: Promise<Buckets> | null } | undefined;
@@ -435,7 +435,7 @@ const disturbance = (r: Row): number => r.otherMsPerAuction + r.stealMsPerAuctio
  * another repetition, up to a minute apart, and the host's speed moves by more than that
  * measures: on 2026-12-08 a floor's two runs of one mode differed by 27 % in auctions/s with the
  * same foreign CPU, and pairing its slower run with leadex's faster one read 58 % where either
- * repetition alone read 57 % and 46 % (load/README.md, "Runs reported in pairs").
+ * repetition alone read 57 % and 46 % (load/FINDINGS.md, "Runs reported in pairs").
  */
 function leastDisturbedRepetition(runs: Row[]): Row[] {
   const foreignMsPerS = (rep: number) =>
@@ -825,7 +825,7 @@ function checks(sustained: Sustained | null): Check[] {
           `b ${mode}: leadex p99 ≤ floor p99 + 15 ms`,
           d <= 15,
           `${leadexB.drive.latency.p99.toFixed(1)} vs ${floorB.drive.latency.p99.toFixed(1)} ms (${d >= 0 ? '+' : ''}${d.toFixed(1)})` +
-            // The disk's share of the tail (load/README.md, "b's worst runs are the disk's fsync").
+            // The disk's share of the tail (load/FINDINGS.md, "b's worst runs are the disk's fsync").
             (leadexB.record ? `; lead records over 25 ms: ${leadexB.record.over25Ms} of ${leadexB.record.leads}, over 100 ms: ${leadexB.record.over100Ms}` : '') +
             `; leadex's tail: ${describeTail(leadexB.drive)}` +
             everyRepetition('b', mode, (floor, leadex) => {

@@ -344,7 +344,7 @@ export async function startFleet(config: Partial<FleetConfig> & { buyers: number
     for (let p = 0; p < processes; p++) {
       const count = Math.floor(config.buyers / processes) + (p < config.buyers % processes ? 1 : 0);
       const childConfig = { ...DEFAULT_BEHAVIOUR, ...config, buyers: count, firstIndex: first, seed: (config.seed ?? Date.now()) + p };
-      // One pause of the fleet holds every buyer's answers at once (load/README.md, "The fleet's
+      // One pause of the fleet holds every buyer's answers at once (load/FINDINGS.md, "The fleet's
       // pauses, too"). BENCH_FLEET_NODE_ARGS, when set (even empty), replaces these flags.
       const child = spawnNode({ script, nodeArgs: flagsFromEnv('BENCH_FLEET_NODE_ARGS', SHORT_PAUSES), env: { FLEET_CONFIG: JSON.stringify(childConfig) }, echo: '[fleet]', keepJson: false });
       const ready = await child.waitFor('ready');

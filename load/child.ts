@@ -48,7 +48,7 @@ export function flagsFromEnv(name: string, fallback: string[] = []): string[] {
  * For the bench's stand-ins for other machines (the driver, the fleet): a young generation of 2
  * MiB, collected on the main thread alone. With V8's default, tens of MiB on this host, their
  * scavenges took 20-54 ms waiting for helper threads on two busy cores, and held every auction
- * they were part of; small ones take 1-2 ms (load/README.md, "The driver's own late starts").
+ * they were part of; small ones take 1-2 ms (load/FINDINGS.md, "The driver's own late starts").
  */
 export const SHORT_PAUSES = ['--max-semi-space-size=2', '--single-threaded-gc'];
 

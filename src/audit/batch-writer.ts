@@ -241,7 +241,7 @@ export class BatchAuditWriter implements AuditLog {
    *
    * The chunks travel as plain text split on control characters, not as one JSON document:
    * Postgres parsing a batch's JSON to pick the chunks out of it was half of what the audit cost
-   * it, some 0.09 ms of Postgres CPU per lead (load/README.md, "Costs found in place"). JSON text
+   * it, some 0.09 ms of Postgres CPU per lead (load/FINDINGS.md, "Costs found in place"). JSON text
    * never holds a raw control character (JSON.stringify escapes them all), and lead ids are
    * `newId`'s letters and digits (a return's too: its lead must exist), so the separators cannot
    * occur inside a chunk.

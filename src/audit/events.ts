@@ -79,7 +79,7 @@ export interface AuditLog {
  * How often the event log is written to Postgres, and the most events (and pings) a write takes.
  * Each write is a commit, and a commit's flush to disk costs Postgres more CPU than the events in
  * it: 200 ms and 2000 took 0.06–0.16 ms of Postgres CPU off each auction at full load against 50
- * and 500 (load/README.md, "Costs found in place"). The admin API's timeline flushes before it
+ * and 500 (load/FINDINGS.md, "Costs found in place"). The admin API's timeline flushes before it
  * reads, so nobody reading through the exchange waits on the interval.
  */
 export const DEFAULT_EVENT_LOG = { flushIntervalMs: 200, batchSize: 2000 } as const;

@@ -1,7 +1,7 @@
 // Timeouts for calls to Postgres and Redis, as one table and one timer per connection pool rather
 // than a timer per call. A per-call timer's callback has to reach the call, and its client libraries
 // hang it, or a wrapper over it, on the call itself: an object reachable from its own closures
-// stayed alive through every young-generation collection until the next full one (load/README.md,
+// stayed alive through every young-generation collection until the next full one (load/FINDINGS.md,
 // "What the young generation keeps"). The table holds the calls themselves, no closure of theirs.
 export class DeadlineTable<T> {
   readonly #timeoutMs: number;

@@ -13,7 +13,7 @@ export const keys = {
   /**
    * What the exchange remembers of a consumer, one hash per contact hash: its fields are below.
    * An auction with a hundred buyers reads two keys for it, where a key per buyer and contact hash
-   * was two hundred (load/README.md, "A consumer's history as one hash").
+   * was two hundred (load/FINDINGS.md, "A consumer's history as one hash").
    */
   history: (hash: string) => `${HISTORY}:${hash}`,
   /** Cents the buyer spent since its balance was last set. */

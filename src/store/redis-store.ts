@@ -98,7 +98,7 @@ export class RedisStore implements Store {
       // No auto-pipelining: each of its batches is a Pipeline whose own accessor closes over it,
       // and V8's scavenger kept every such batch, with its commands, keys and replies, until the
       // next full collection. At 200 auctions/s each scavenge copied half as much again (6.3
-      // against 4.1 MB) and an auction cost 7% more CPU (load/README.md, "What the young
+      // against 4.1 MB) and an auction cost 7% more CPU (load/FINDINGS.md, "What the young
       // generation keeps"). TurnWrites saves the writes it would, with no object per batch.
       enableAutoPipelining: false,
       connectTimeout: Math.max(this.#timeoutMs, 5000),

@@ -3,7 +3,7 @@
 // a defineCommand script, and the timer of `commandTimeout`. An object reachable from its own
 // closures stayed alive through every young-generation collection until the next full one, and
 // kept its keys, its RESP text and its reply with it: at 200 auctions/s, about 36 MB every 20 s
-// (load/README.md, "What the young generation keeps"). A ScriptCommand is settled by methods
+// (load/FINDINGS.md, "What the young generation keeps"). A ScriptCommand is settled by methods
 // instead, its timeout is one entry in a DeadlineTable, and it runs as EVALSHA, falling back to EVAL
 // when Redis does not have the script (first use, or after a restart or SCRIPT FLUSH).
 //
@@ -12,7 +12,7 @@
 // only that text until it is written: no full name built for each key, and no argument array for
 // ioredis to copy, prefix and keep until the answer. So an auction's scripts take their dozens of
 // keys as KEYS, which Redis parses natively, rather than as packed text that each script had to
-// split and prefix in Lua, half of what opening an auction cost Redis (load/README.md, "Costs
+// split and prefix in Lua, half of what opening an auction cost Redis (load/FINDINGS.md, "Costs
 // found in place").
 import { createHash } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';

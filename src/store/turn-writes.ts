@@ -4,7 +4,7 @@
 // cores) each wake-up is the costly part of a call: held to the turn's end, the calls of that turn
 // leave as one writev, Redis reads them at once, and their replies come back in one read.
 // In `npm run bench` scenario a direct, Redis read about 0.5 times per auction instead of 2.2, and
-// leadex's CPU per auction fell 10-20 % (load/README.md, "What Redis spends").
+// leadex's CPU per auction fell 10-20 % (load/FINDINGS.md, "What Redis spends").
 //
 // A call nobody waits for (the end of a recorded sale's auction) can wait longer: held briefly,
 // it leaves with whatever the connection writes next, or alone once the hold runs out. At a low
