@@ -758,11 +758,21 @@ function find(scenario: string, mode: Mode, target: Target): Row | undefined {
   return rows.find((r) => r.scenario === scenario && r.mode === mode && r.target === target);
 }
 
+/** leadex over the floor, for one pair of runs: auctions/s and CPU per auction. */
+function ratiosOf(floor: Row, leadex: Row): { thr: number; cpu: number } {
+  return { thr: leadex.drive.auctionsPerS / floor.drive.auctionsPerS, cpu: leadex.cpuMsPerAuction / floor.cpuMsPerAuction };
+}
+
 function ratios(scenario: string, mode: Mode): { thr: number; cpu: number } | null {
   const floor = find(scenario, mode, 'floor');
   const leadex = find(scenario, mode, 'leadex');
-  if (!floor || !leadex) return null;
-  return { thr: leadex.drive.auctionsPerS / floor.drive.auctionsPerS, cpu: leadex.cpuMsPerAuction / floor.cpuMsPerAuction };
+  return floor && leadex ? ratiosOf(floor, leadex) : null;
+}
+
+/** leadex's p99 over the floor's, signed, in ms. */
+function p99Over(floor: Row, leadex: Row): string {
+  const d = leadex.drive.latency.p99 - floor.drive.latency.p99;
+  return `${d >= 0 ? '+' : ''}${d.toFixed(1)}`;
 }
 
 /** Each repetition's floor and leadex runs of a mode, in order: what the reported pair was chosen from. */
@@ -809,8 +819,8 @@ function checks(sustained: Sustained | null): Check[] {
   for (const mode of settings.modes) {
     const a = ratios('a', mode);
     if (a) {
-      const thrOf = (floor: Row, leadex: Row) => pct(leadex.drive.auctionsPerS / floor.drive.auctionsPerS);
-      const cpuOf = (floor: Row, leadex: Row) => `${(leadex.cpuMsPerAuction / floor.cpuMsPerAuction).toFixed(2)}×`;
+      const thrOf = (floor: Row, leadex: Row) => pct(ratiosOf(floor, leadex).thr);
+      const cpuOf = (floor: Row, leadex: Row) => `${ratiosOf(floor, leadex).cpu.toFixed(2)}×`;
       list.push(
         guarded(`a ${mode}: leadex ≥ ${pct(THROUGHPUT_TARGET)} of floor auctions/s`, a.thr >= THROUGHPUT_TARGET, `${pct(a.thr)}${everyRepetition('a', mode, thrOf)}`, 'a', mode),
       );
@@ -824,14 +834,11 @@ function checks(sustained: Sustained | null): Check[] {
         guarded(
           `b ${mode}: leadex p99 ≤ floor p99 + 15 ms`,
           d <= 15,
-          `${leadexB.drive.latency.p99.toFixed(1)} vs ${floorB.drive.latency.p99.toFixed(1)} ms (${d >= 0 ? '+' : ''}${d.toFixed(1)})` +
+          `${leadexB.drive.latency.p99.toFixed(1)} vs ${floorB.drive.latency.p99.toFixed(1)} ms (${p99Over(floorB, leadexB)})` +
             // The disk's share of the tail (load/FINDINGS.md, "b's worst runs are the disk's fsync").
             (leadexB.record ? `; lead records over 25 ms: ${leadexB.record.over25Ms} of ${leadexB.record.leads}, over 100 ms: ${leadexB.record.over100Ms}` : '') +
             `; leadex's tail: ${describeTail(leadexB.drive)}` +
-            everyRepetition('b', mode, (floor, leadex) => {
-              const diff = leadex.drive.latency.p99 - floor.drive.latency.p99;
-              return `${diff >= 0 ? '+' : ''}${diff.toFixed(1)} ms`;
-            }),
+            everyRepetition('b', mode, (floor, leadex) => `${p99Over(floor, leadex)} ms`),
           'b',
           mode,
         ),
